@@ -1,0 +1,148 @@
+/**
+ * The result types of the diff (SPEC section 2): what the diff engine produces and what every
+ * analysis and formatter consumes.
+ *
+ * @module
+ */
+import type { DType, DTypeKind } from '../formats/dtype.js';
+import type { ModelFormat } from '../formats/TensorDescriptor.js';
+
+/** The class of a tensor in a diff of A (old) against B (new). */
+export type TensorStatus = 'added' | 'removed' | 'shape_changed' | 'dtype_changed' | 'changed' | 'unchanged';
+
+/**
+ * Statistics of one tensor, computed natively with float64 accumulation. Mean, std (population),
+ * min, max, abs_max, l1 and l2 are over finite elements; `nan` and `inf` count the others.
+ * Fields are NaN when there is no finite element.
+ */
+export interface TensorStats {
+  count: number;
+  finite: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  abs_max: number;
+  l1: number;
+  l2: number;
+  zeros: number;
+  nan: number;
+  inf: number;
+}
+
+/**
+ * Pair statistics of a matched same-shape tensor. D = B - A over positions where both are finite.
+ */
+export interface PairDiff {
+  /** ||D|| / ||A|| (||A|| over A's finite elements); Infinity when ||A|| = 0 and D != 0, 0 when both are 0. */
+  rel_l2: number;
+  /** (A . B) / (||A|| ||B||), over both-finite positions for the dot; NaN when a norm is 0. */
+  cosine: number;
+  /** max |D|. */
+  max_abs: number;
+  /** mean |D| over both-finite positions. */
+  mean_abs: number;
+  /** Elements that differ beyond epsilon (non-finite mismatches included). */
+  changed: number;
+  /** ||D||. */
+  l2_diff: number;
+  /** sum D (for Var(D) = diff_sq / n - (diff_sum / n)^2). */
+  diff_sum: number;
+  /** sum D^2. */
+  diff_sq: number;
+  /** A . B over both-finite positions. */
+  dot: number;
+  /** Positions where both are finite. */
+  both_finite: number;
+  /** Positions where B is non-finite and A finite. */
+  new_non_finite: number;
+  /** The two byte ranges were identical. */
+  identical: boolean;
+}
+
+/** One tensor's entry in a diff. Two-element arrays are [A, B]; `null` on the side where it is absent. */
+export interface TensorDiff {
+  name: string;
+  status: TensorStatus;
+  dtype: [DType | null, DType | null];
+  shape: [number[] | null, number[] | null];
+  /** float / int / bool of the tensor (of A when present, else B). Integer tensors are never pooled into R. */
+  kind: DTypeKind;
+  stats: { a: TensorStats | null; b: TensorStats | null };
+  /** Pair statistics; null unless both sides exist with the same shape. */
+  diff: PairDiff | null;
+  /** Position in each file's tensor order (depth order where the format keeps it). */
+  index: [number | null, number | null];
+  /** Tied-weight alias target on each side (the tensor shares storage with that one). */
+  aliasOf?: [string | null, string | null];
+  /**
+   * Per-unit L2 norms along the output axis (rows of a PyTorch weight [out, ...]; last axis of a TF
+   * HWIO kernel), for weight matrices of at least 2x2, computed when an analysis asks for them.
+   */
+  unitNorms?: { a: Float64Array | null; b: Float64Array | null };
+}
+
+/** What the diff says about one input file. */
+export interface InputInfo {
+  path: string;
+  format: ModelFormat;
+  /** Number of tensors. */
+  tensors: number;
+  /** Number of parameters (elements of all tensors). */
+  params: number;
+  /** Bytes on disk. */
+  bytes: number;
+  /** Non-tensor metadata of the file (safetensors `__metadata__`, checkpoint scalars, config.json ...). */
+  metadata: Record<string, unknown>;
+  /** True when the file keeps the model's depth order (a PyTorch state dict). */
+  orderIsDepth: boolean;
+  /** Tensor names in file order. */
+  order: string[];
+}
+
+/** Counts by status. */
+export interface DiffSummary {
+  added: number;
+  removed: number;
+  shape_changed: number;
+  dtype_changed: number;
+  changed: number;
+  unchanged: number;
+  total: number;
+}
+
+/** The diff of one pair of inputs, A (old) against B (new). */
+export interface ModelDiff {
+  /** Index of A and B in {@link DiffRun.inputs}. */
+  from: number;
+  to: number;
+  epsilon: number;
+  /** Tensors in display order: depth order when A keeps it, else natural name order. */
+  tensors: TensorDiff[];
+  summary: DiffSummary;
+}
+
+/**
+ * Consecutive-update dot products for one triple of checkpoints (k, k+1, k+2), per tensor in S
+ * (float tensors present in all three with equal shape).
+ */
+export interface TrajectoryStep {
+  /** Index of the middle checkpoint. */
+  at: number;
+  /** Per tensor: u.v, |u|^2, |v|^2 with u = x1 - x0, v = x2 - x1. */
+  tensors: { name: string; dot: number; uu: number; vv: number }[];
+}
+
+/**
+ * A whole run: N >= 2 inputs, the diff of every consecutive pair, and the first-against-last diff.
+ * With N = 2, `pairs` has one element and `overall === pairs[0]`.
+ */
+export interface DiffRun {
+  inputs: InputInfo[];
+  /** Diffs of consecutive inputs: pairs[k] is inputs[k] -> inputs[k+1]. */
+  pairs: ModelDiff[];
+  /** inputs[0] -> inputs[N-1]. */
+  overall: ModelDiff;
+  /** For N >= 3 when an analysis needs it: consecutive-update dots, one entry per interior checkpoint. */
+  trajectory?: TrajectoryStep[];
+}
