@@ -30,6 +30,8 @@ export interface AnalysisNeeds {
   unitNorms?: boolean;
   /** Consecutive-update dots (N >= 3). */
   trajectory?: boolean;
+  /** Rank-k energy share of updates of changed 2-D weight matrices (`TensorDiff.lowRank`). */
+  lowRank?: boolean;
 }
 
 /** The input of an analysis. */

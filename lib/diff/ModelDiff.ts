@@ -80,6 +80,12 @@ export interface TensorDiff {
    * HWIO kernel), for weight matrices of at least 2x2, computed when an analysis asks for them.
    */
   unitNorms?: { a: Float64Array | null; b: Float64Array | null };
+  /**
+   * Share of the update's energy ||D||_F^2 captured by its best rank-`rank` approximation, estimated
+   * by a randomized range finder with one power iteration (Halko, Martinsson and Tropp 2011), for
+   * changed 2-D weight matrices, computed when an analysis asks for it. `rank` = min(64, min(m, n) / 4).
+   */
+  lowRank?: { rank: number; energy: number };
 }
 
 /** What the diff says about one input file. */
