@@ -106,10 +106,15 @@ export interface InputInfo {
   order: string[];
 }
 
-/** Counts by status. */
+/**
+ * Counts by status. A tensor present on one side only that is a tied alias of another tensor (e.g.
+ * `lm_head.weight` tied to `tok_emb.weight` in a PyTorch state dict, absent from the safetensors copy)
+ * is counted in `tied_aliases`, not in `added` / `removed`, and is not a difference.
+ */
 export interface DiffSummary {
   added: number;
   removed: number;
+  tied_aliases: number;
   shape_changed: number;
   dtype_changed: number;
   changed: number;

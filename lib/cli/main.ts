@@ -1,0 +1,182 @@
+/**
+ * The `diffai` command: a thin shell over the library (`compare`, `loadConfig`, the formatters).
+ *
+ * Exit codes (SPEC section 4): 0 no differences, 1 differences, 2 error (usage, I/O, parse).
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ANALYSIS_KEYS, flagOf } from '../analyses/catalog.js';
+import { compare } from '../compare.js';
+import type { Config } from '../config/Config.js';
+import { loadConfig, type ConfigOverrides } from '../config/loadConfig.js';
+import { DiffaiError, isDiffaiError } from '../errors.js';
+import { addon } from '../native/loadAddon.js';
+import { formatCli } from '../report/formatCli.js';
+import { formatJson, jsonReplacer } from '../report/formatJson.js';
+import { formatYaml } from '../report/formatYaml.js';
+import { hasDifferences } from '../report/toDocument.js';
+
+/** Process exit codes. */
+export const EXIT = { same: 0, different: 1, error: 2 } as const;
+
+/** Where the CLI writes; injectable for tests. */
+export interface CliIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  isTTY: boolean;
+}
+
+const defaultIo = (): CliIo => ({
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  env: process.env,
+  cwd: process.cwd(),
+  isTTY: Boolean(process.stdout.isTTY),
+});
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function buildProgram(): Command {
+  const program = new Command('diffai')
+    .description('Compare ML model files tensor by tensor and explain what changed.')
+    .usage('[options] <A> <B> [C ...]')
+    .argument('[inputs...]', 'model files, oldest first (2 or more)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['cli', 'json', 'yaml']))
+    .option('--epsilon <x>', 'values differ when |B - A| > x (default 0: exact)')
+    .option('--path <substr>', 'only tensors whose name contains SUBSTR')
+    .option('--ignore-keys-regex <re>', 'skip tensors whose name matches RE')
+    .option('-v, --verbose', 'also list unchanged tensors; with --version, show the native build')
+    .option('-q, --quiet', 'print nothing; only the exit code tells')
+    .option('--brief', 'summary and analyses only, no per-tensor lines')
+    .option('--config <file>', 'configuration file (TOML)')
+    .addOption(new Option('--color <when>', 'colour output').choices(['auto', 'always', 'never']))
+    .option('--no-color', 'same as --color never')
+    .addOption(new Option('--sort-key <key>', 'key for --sort-by-change-magnitude').choices(['rel_l2', 'l2_diff', 'max_abs', 'mean_abs', 'cosine', 'changed', 'name']))
+    .option('--all', 'run every available analysis')
+    .option('-V, --version', 'print the version');
+  for (const key of ANALYSIS_KEYS) program.option(flagOf(key), `analysis: ${key}`);
+  program.helpOption('-h, --help', 'show this help');
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 no differences, 1 differences, 2 error.\nDocs: README.md, docs/analyses.md, docs/configuration.md, docs/output.md',
+  );
+  program.exitOverride();
+  program.configureOutput({ writeOut: () => {}, writeErr: () => {} });
+  program.allowExcessArguments(false);
+  return program;
+}
+
+type Opts = Record<string, unknown>;
+
+function flagOverrides(opts: Opts): ConfigOverrides {
+  const output: Partial<Config['output']> = {};
+  if (opts.output !== undefined) output.format = opts.output as Config['output']['format'];
+  if (opts.epsilon !== undefined) {
+    const e = Number(opts.epsilon);
+    if (!(e >= 0) || !Number.isFinite(e)) throw new DiffaiError('ERR_USAGE', `--epsilon must be a finite number >= 0, got ${JSON.stringify(opts.epsilon)}`);
+    output.epsilon = e;
+  }
+  if (opts.verbose) output.verbose = true;
+  if (opts.quiet) output.quiet = true;
+  if (opts.color === false) output.color = 'never';
+  else if (typeof opts.color === 'string') output.color = opts.color as Config['output']['color'];
+  if (opts.sortKey !== undefined) output.sort_key = opts.sortKey as Config['output']['sort_key'];
+  const ml: Record<string, boolean> = {};
+  if (opts.all) ml.enable_all = true;
+  for (const key of ANALYSIS_KEYS) {
+    const camel = key.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
+    if (opts[camel]) ml[key] = true;
+  }
+  const out: ConfigOverrides = { output };
+  if (Object.keys(ml).length) out.ml_analysis = ml as Config['ml_analysis'];
+  return out;
+}
+
+function useColor(config: Config, io: CliIo): boolean {
+  if (config.output.color === 'always') return true;
+  if (config.output.color === 'never') return false;
+  return io.isTTY && !('NO_COLOR' in io.env && io.env.NO_COLOR !== '');
+}
+
+function reportError(e: unknown, jsonMode: boolean, io: CliIo): number {
+  const code = isDiffaiError(e) ? (e as DiffaiError).code : 'ERR_INTERNAL';
+  const message = e instanceof Error ? e.message : String(e);
+  if (jsonMode) {
+    const file = isDiffaiError(e) ? (e as DiffaiError).file : undefined;
+    io.stdout(JSON.stringify({ schema: 'diffai/1', error: { code, message, ...(file ? { file } : {}) } }, jsonReplacer, 2) + '\n');
+  } else {
+    io.stderr(`${code}: ${message}\n`);
+    if (!isDiffaiError(e) && e instanceof Error && e.stack) io.stderr(e.stack + '\n');
+  }
+  return EXIT.error;
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script) and returns the exit code.
+ */
+export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
+  const program = buildProgram();
+  let jsonMode = argv.includes('json') && (argv.includes('-o') || argv.includes('--output'));
+  try {
+    try {
+      program.parse([...argv], { from: 'user' });
+    } catch (e) {
+      if (e instanceof CommanderError) {
+        if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') {
+          io.stdout(program.helpInformation());
+          return EXIT.same;
+        }
+        throw new DiffaiError('ERR_USAGE', e.message.replace(/^error: /, ''));
+      }
+      throw e;
+    }
+    const opts = program.opts<Opts>();
+    if (opts.version) {
+      io.stdout(`diffai ${packageVersion()}\n`);
+      if (opts.verbose) {
+        const native = addon();
+        io.stdout(`native: simd=${native.simdLevel()} (available: ${native.simdLevels().join(', ')}), threads=${native.threadCount()}\n`);
+        io.stdout(`node ${process.version}, ${process.platform}-${process.arch}, napi ${process.versions.napi}\n`);
+      }
+      return EXIT.same;
+    }
+    const inputs = program.args;
+    if (inputs.length < 2) {
+      throw new DiffaiError('ERR_USAGE', `need at least 2 model files to compare, got ${inputs.length} (try diffai --help)`);
+    }
+    const { config } = loadConfig({ configPath: opts.config as string | undefined, flags: flagOverrides(opts), env: io.env, cwd: io.cwd });
+    jsonMode = config.output.format === 'json';
+    let ignoreKeysRegex: RegExp | undefined;
+    if (opts.ignoreKeysRegex !== undefined) {
+      try {
+        ignoreKeysRegex = new RegExp(opts.ignoreKeysRegex as string);
+      } catch (cause) {
+        throw new DiffaiError('ERR_USAGE', `--ignore-keys-regex: invalid regular expression: ${(cause as Error).message}`, { cause });
+      }
+    }
+    const report = await compare(inputs, { config, path: opts.path as string | undefined, ignoreKeysRegex });
+    const differs = report.run.pairs.some(hasDifferences) || hasDifferences(report.run.overall);
+    if (!config.output.quiet) {
+      switch (config.output.format) {
+        case 'json':
+          io.stdout(formatJson(report));
+          break;
+        case 'yaml':
+          io.stdout(formatYaml(report));
+          break;
+        default:
+          io.stdout(formatCli(report, { verbose: config.output.verbose, brief: Boolean(opts.brief), color: useColor(config, io) }));
+      }
+    }
+    return differs ? EXIT.different : EXIT.same;
+  } catch (e) {
+    return reportError(e, jsonMode, io);
+  }
+}

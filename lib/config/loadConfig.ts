@@ -1,0 +1,247 @@
+/**
+ * Configuration loading: TOML file, `DIFFAI_*` environment variables and command-line overrides, with
+ * precedence flags > environment > file > defaults (SPEC section 4). See `docs/configuration.md`.
+ *
+ * @module
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { ANALYSIS_KEYS } from '../analyses/catalog.js';
+import { DiffaiError } from '../errors.js';
+import { DEFAULT_CONFIG, type Config } from './Config.js';
+
+/** A partial configuration, as one source (file, environment, flags) gives it. */
+export type ConfigOverrides = {
+  [S in keyof Config]?: Partial<Config[S]>;
+};
+
+/** Where configuration comes from. */
+export interface ConfigSources {
+  /** `--config FILE`. */
+  configPath?: string;
+  /** Values from command-line flags (highest precedence). */
+  flags?: ConfigOverrides;
+  /** Environment; defaults to `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Directory searched for `diffai.toml`; defaults to `process.cwd()`. */
+  cwd?: string;
+}
+
+/** The resolved configuration and where it came from. */
+export interface LoadedConfig {
+  config: Config;
+  /** The config file used, or null. */
+  file: string | null;
+}
+
+/** Environment variables that belong to other parts of diffai (the addon loader and the kernels). */
+const FOREIGN_ENV = new Set(['DIFFAI_PREBUILD', 'DIFFAI_SIMD', 'DIFFAI_THREADS', 'DIFFAI_CONFIG']);
+
+/** Short environment names kept from the tool diffai follows (SPEC section 4). */
+const ENV_ALIASES: Record<string, [keyof Config, string]> = {
+  DIFFAI_ML_ANALYSIS_ALL: ['ml_analysis', 'enable_all'],
+  DIFFAI_ANOMALY_THRESHOLD: ['thresholds', 'anomaly_threshold'],
+  DIFFAI_CONVERGENCE_PATIENCE: ['thresholds', 'convergence_patience'],
+};
+
+const SECTIONS = ['ml_analysis', 'thresholds', 'output'] as const satisfies readonly (keyof Config)[];
+
+type ValueRule = { type: 'boolean' } | { type: 'number'; check?: (v: number) => string | null } | { type: 'enum'; values: readonly string[] };
+
+const positive = (v: number) => (v > 0 && Number.isFinite(v) ? null : 'a finite number > 0');
+const nonNegative = (v: number) => (v >= 0 && Number.isFinite(v) ? null : 'a finite number >= 0');
+const positiveInteger = (v: number) => (Number.isInteger(v) && v >= 1 ? null : 'an integer >= 1');
+
+/** Extra constraints on particular thresholds; every other threshold must be a finite number > 0. */
+const THRESHOLD_CHECKS: Record<string, (v: number) => string | null> = {
+  convergence_patience: positiveInteger,
+  oscillation_cosine: (v) => (v >= -1 && v <= 1 ? null : 'a number in [-1, 1]'),
+};
+
+/** The type rule of `[section].key`, or null when the key does not exist. */
+function ruleOf(section: keyof Config, key: string): ValueRule | null {
+  if (section === 'ml_analysis') {
+    return key === 'enable_all' || (ANALYSIS_KEYS as readonly string[]).includes(key) ? { type: 'boolean' } : null;
+  }
+  if (section === 'thresholds') {
+    if (!Object.prototype.hasOwnProperty.call(DEFAULT_CONFIG.thresholds, key)) return null;
+    return { type: 'number', check: THRESHOLD_CHECKS[key] ?? positive };
+  }
+  switch (key) {
+    case 'format':
+      return { type: 'enum', values: ['cli', 'json', 'yaml'] };
+    case 'epsilon':
+      return { type: 'number', check: nonNegative };
+    case 'verbose':
+    case 'quiet':
+      return { type: 'boolean' };
+    case 'color':
+      return { type: 'enum', values: ['auto', 'always', 'never'] };
+    case 'sort_key':
+      return { type: 'enum', values: ['rel_l2', 'l2_diff', 'max_abs', 'mean_abs', 'cosine', 'changed', 'name'] };
+    case 'top_k':
+      return { type: 'number', check: positiveInteger };
+    default:
+      return null;
+  }
+}
+
+/** Checks a typed value (from TOML or flags) against its rule; returns the problem or null. */
+function checkValue(rule: ValueRule, value: unknown): string | null {
+  switch (rule.type) {
+    case 'boolean':
+      return typeof value === 'boolean' ? null : 'expected true or false';
+    case 'number':
+      if (typeof value !== 'number') return 'expected a number';
+      return rule.check ? (rule.check(value) === null ? null : `expected ${rule.check(value)}`) : null;
+    case 'enum':
+      return typeof value === 'string' && rule.values.includes(value) ? null : `expected one of ${rule.values.join(', ')}`;
+  }
+}
+
+/** Parses an environment string by rule; returns [value] or a problem. */
+function parseEnvValue(rule: ValueRule, raw: string): [unknown] | string {
+  const s = raw.trim();
+  switch (rule.type) {
+    case 'boolean': {
+      const l = s.toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(l)) return [true];
+      if (['0', 'false', 'no', 'off', ''].includes(l)) return [false];
+      return 'expected true/false, 1/0, yes/no or on/off';
+    }
+    case 'number': {
+      const v = s === '' ? NaN : Number(s);
+      if (Number.isNaN(v)) return 'expected a number';
+      const problem = rule.check?.(v) ?? null;
+      return problem === null ? [v] : `expected ${problem}`;
+    }
+    case 'enum':
+      return rule.values.includes(s) ? [s] : `expected one of ${rule.values.join(', ')}`;
+  }
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * Validates one source's overrides (config file or flags): unknown sections or keys and bad values are
+ * errors that name them.
+ *
+ * @param origin - e.g. the file name or `command line`, used in messages.
+ * @throws DiffaiError `ERR_CONFIG`.
+ */
+export function validateOverrides(raw: unknown, origin: string): ConfigOverrides {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new DiffaiError('ERR_CONFIG', `${origin}: expected a table of sections`);
+  const out: ConfigOverrides = {};
+  for (const [section, table] of Object.entries(raw as Record<string, unknown>)) {
+    if (!(SECTIONS as readonly string[]).includes(section)) {
+      throw new DiffaiError('ERR_CONFIG', `${origin}: unknown section [${section}] (known: ${SECTIONS.map((s) => `[${s}]`).join(', ')})`);
+    }
+    if (table === null || typeof table !== 'object' || Array.isArray(table)) {
+      throw new DiffaiError('ERR_CONFIG', `${origin}: [${section}] must be a table`);
+    }
+    const target: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(table as Record<string, unknown>)) {
+      const rule = ruleOf(section as keyof Config, key);
+      if (!rule) throw new DiffaiError('ERR_CONFIG', `${origin}: unknown key [${section}].${key}`);
+      const problem = checkValue(rule, value);
+      if (problem) throw new DiffaiError('ERR_CONFIG', `${origin}: [${section}].${key} = ${describe(value)}: ${problem}`);
+      target[key] = value;
+    }
+    (out as Record<string, unknown>)[section] = target;
+  }
+  return out;
+}
+
+/**
+ * Reads `DIFFAI_*` variables: the short names `DIFFAI_ML_ANALYSIS_ALL`, `DIFFAI_ANOMALY_THRESHOLD`,
+ * `DIFFAI_CONVERGENCE_PATIENCE`, and `DIFFAI_<SECTION>_<KEY>` for every key (e.g.
+ * `DIFFAI_THRESHOLDS_MEMORY_LIMIT_MB=2048`, `DIFFAI_OUTPUT_FORMAT=json`). `DIFFAI_PREBUILD`,
+ * `DIFFAI_SIMD`, `DIFFAI_THREADS` and `DIFFAI_CONFIG` belong to other parts and are skipped.
+ *
+ * @throws DiffaiError `ERR_CONFIG` naming the variable for an unknown name or a bad value.
+ */
+export function overridesFromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
+  const out: ConfigOverrides = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('DIFFAI_') || FOREIGN_ENV.has(name) || raw === undefined) continue;
+    let target: [keyof Config, string] | undefined = ENV_ALIASES[name];
+    if (!target) {
+      const rest = name.slice('DIFFAI_'.length);
+      for (const section of SECTIONS) {
+        const prefix = section.toUpperCase() + '_';
+        if (rest.startsWith(prefix)) {
+          target = [section, rest.slice(prefix.length).toLowerCase()];
+          break;
+        }
+      }
+    }
+    const rule = target ? ruleOf(target[0], target[1]) : null;
+    if (!target || !rule) {
+      throw new DiffaiError(
+        'ERR_CONFIG',
+        `environment variable ${name} is not a diffai setting (use DIFFAI_<SECTION>_<KEY>, e.g. DIFFAI_THRESHOLDS_MEMORY_LIMIT_MB; see docs/configuration.md)`,
+      );
+    }
+    const parsed = parseEnvValue(rule, raw);
+    if (typeof parsed === 'string') throw new DiffaiError('ERR_CONFIG', `environment variable ${name}=${JSON.stringify(raw)}: ${parsed}`);
+    const section = ((out as Record<string, Record<string, unknown>>)[target[0]] ??= {});
+    section[target[1]] = parsed[0];
+  }
+  return out;
+}
+
+/** The config file to use: `--config`, else `DIFFAI_CONFIG`, else `./diffai.toml`, else the XDG one. */
+export function findConfigFile(sources: ConfigSources): string | null {
+  const env = sources.env ?? process.env;
+  const explicit = sources.configPath ?? env.DIFFAI_CONFIG;
+  if (explicit !== undefined && explicit !== '') {
+    if (!existsSync(explicit)) {
+      throw new DiffaiError('ERR_CONFIG', `config file ${explicit} does not exist (given by ${sources.configPath !== undefined ? '--config' : 'DIFFAI_CONFIG'})`, {
+        file: explicit,
+      });
+    }
+    return explicit;
+  }
+  const local = resolve(sources.cwd ?? process.cwd(), 'diffai.toml');
+  if (existsSync(local)) return local;
+  const xdg = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME !== '' ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
+  const user = join(xdg, 'diffai', 'config.toml');
+  return existsSync(user) ? user : null;
+}
+
+/**
+ * Resolves the configuration from defaults, the config file, the environment and flags.
+ *
+ * @throws DiffaiError `ERR_CONFIG` naming the file, key or variable at fault.
+ */
+export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
+  const file = findConfigFile(sources);
+  let fromFile: ConfigOverrides = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (cause) {
+      throw new DiffaiError('ERR_CONFIG', `${file}: cannot read config file (${(cause as Error).message})`, { file, cause });
+    }
+    let parsed: unknown;
+    try {
+      parsed = parseToml(text);
+    } catch (cause) {
+      const where = cause instanceof TomlError ? ` at line ${cause.line}, column ${cause.column}` : '';
+      throw new DiffaiError('ERR_CONFIG', `${file}: invalid TOML${where}: ${(cause as Error).message.split('\n')[0]}`, { file, cause });
+    }
+    fromFile = validateOverrides(parsed, file);
+  }
+  const fromEnv = overridesFromEnv(sources.env ?? process.env);
+  const fromFlags = sources.flags ? validateOverrides(sources.flags, 'command line') : {};
+  const config = structuredClone(DEFAULT_CONFIG);
+  for (const layer of [fromFile, fromEnv, fromFlags]) {
+    for (const section of SECTIONS) Object.assign(config[section], layer[section] ?? {});
+  }
+  return { config, file };
+}

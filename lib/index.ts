@@ -1,0 +1,43 @@
+/**
+ * diffai: compare ML model files tensor by tensor at memory speed, and explain what changed.
+ *
+ * The library behind the `diffai` command. Typical use:
+ *
+ * ```ts
+ * import { compare, loadConfig, formatCli } from 'diffai';
+ * const { config } = loadConfig({ flags: { ml_analysis: { learning_progress: true } } });
+ * const report = await compare(['ckpt_10.safetensors', 'ckpt_20.safetensors'], { config });
+ * process.stdout.write(formatCli(report));
+ * ```
+ *
+ * @module
+ */
+export { DiffaiError, isDiffaiError, type ErrorCode, type DiffaiErrorOptions } from './errors.js';
+export { DTYPES, isDType, isFloatDType, byteLengthOf, type DType, type DTypeInfo, type DTypeKind } from './formats/dtype.js';
+export type { ModelFile, ModelFormat, TensorDescriptor, TensorSource, ByteSource } from './formats/TensorDescriptor.js';
+export type { ModelReader, ReadOptions } from './formats/ModelReader.js';
+export { openModel } from './formats/openModel.js';
+export { diffModels, diffFiles, summarize, isTiedAlias, type DiffOptions, type DiffProgress } from './diff/diffModels.js';
+export type {
+  DiffRun,
+  ModelDiff,
+  TensorDiff,
+  TensorStats,
+  PairDiff,
+  TensorStatus,
+  DiffSummary,
+  InputInfo,
+  TrajectoryStep,
+} from './diff/ModelDiff.js';
+export { compare, selectAnalyses, runAnalyses, needsOf, type CompareOptions } from './compare.js';
+export type { Analysis, AnalysisResult, AnalysisContext, AnalysisNeeds, AnalysisLevel } from './analyses/Analysis.js';
+export { ANALYSIS_KEYS, flagOf, type AnalysisKey } from './analyses/catalog.js';
+export { ANALYSES, getAnalysis } from './analyses/registry.js';
+export { DEFAULT_CONFIG, type Config, type Thresholds, type OutputConfig, type OutputFormat, type SortKey } from './config/Config.js';
+export { loadConfig, overridesFromEnv, validateOverrides, findConfigFile, type ConfigSources, type ConfigOverrides, type LoadedConfig } from './config/loadConfig.js';
+export type { Report, AnalysisOutput, FormatOptions } from './report/Report.js';
+export { formatCli, tensorLine, summaryLine } from './report/formatCli.js';
+export { formatJson } from './report/formatJson.js';
+export { formatYaml } from './report/formatYaml.js';
+export { toDocument, hasDifferences, SCHEMA } from './report/toDocument.js';
+export { formatNumber } from './report/formatNumber.js';

@@ -1,0 +1,13 @@
+/**
+ * YAML output (`-o yaml`): the same document as JSON; NaN and infinities are YAML's `.nan`, `.inf`.
+ *
+ * @module
+ */
+import { stringify } from 'yaml';
+import type { Report } from './Report.js';
+import { toDocument } from './toDocument.js';
+
+/** The report as a YAML document (schema `diffai/1`). */
+export function formatYaml(report: Report): string {
+  return stringify(toDocument(report), { lineWidth: 0, aliasDuplicateObjects: false });
+}
