@@ -1,0 +1,206 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { runCli } from '../helpers/runCli.js';
+import { buildSafetensors, writeTemp } from '../helpers/safetensorsBuilder.js';
+
+// A: w=[1,2,3,4], b=[0.5], gone=[1]; B: w=[1,2,3,5], b=[0.5], new=[7,8], shape change on s, dtype change on h.
+const A = writeTemp(
+  'cli_a.safetensors',
+  buildSafetensors(
+    {
+      w: { dtype: 'F32', shape: [2, 2], values: [1, 2, 3, 4] },
+      b: { dtype: 'F32', shape: [1], values: [0.5] },
+      gone: { dtype: 'F32', shape: [1], values: [1] },
+      s: { dtype: 'F32', shape: [2], values: [1, 2] },
+      h: { dtype: 'F32', shape: [2], values: [0.1, 0.2] },
+      z: { dtype: 'F32', shape: [2], values: [0, Number.NaN] },
+    },
+    { metadata: { step: '10' } },
+  ),
+);
+const B = writeTemp(
+  'cli_b.safetensors',
+  buildSafetensors({
+    w: { dtype: 'F32', shape: [2, 2], values: [1, 2, 3, 5] },
+    b: { dtype: 'F32', shape: [1], values: [0.5] },
+    new: { dtype: 'F32', shape: [2], values: [7, 8] },
+    s: { dtype: 'F32', shape: [3], values: [1, 2, 3] },
+    h: { dtype: 'F16', shape: [2], values: [0.1, 0.2] },
+    z: { dtype: 'F32', shape: [2], values: [-0, Number.NaN] },
+  }),
+);
+
+describe('diffai CLI: the diff', () => {
+  it('prints one line per difference in the SPEC vocabulary and exits 1', () => {
+    const r = runCli([A, B]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toContain('~ w: mean=2.5->2.75, std=1.118->1.479, rel_l2=0.1826, cos=0.994, max_abs=1');
+    expect(lines).toContain('- gone: shape=[1], dtype=F32, params=1');
+    expect(lines).toContain('+ new: shape=[2], dtype=F32, params=2');
+    expect(lines).toContain('! s: shape [2] -> [3]');
+    expect(lines.find((l) => l.startsWith('! h: dtype F32 -> F16, rel_l2='))).toBeDefined();
+    // b is unchanged; z differs only by -0/+0 and NaN at the same place: equal values, hidden.
+    expect(lines.some((l) => l.includes(' b:') || l.includes(' z:'))).toBe(false);
+    expect(lines[lines.length - 1]).toBe('summary: changed=1, unchanged=2, added=1, removed=1, shape_changed=1, dtype_changed=1 (7 tensors)');
+  });
+
+  it('shows unchanged tensors with --verbose', () => {
+    const r = runCli([A, B, '--verbose']);
+    expect(r.stdout).toContain('  b: unchanged, shape=[1], dtype=F32');
+    expect(r.stdout).toContain('  z: unchanged, shape=[2], dtype=F32');
+  });
+
+  it('exits 0 and prints only the summary for identical inputs', () => {
+    const r = runCli([A, A]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('summary: changed=0, unchanged=6, added=0, removed=0, shape_changed=0, dtype_changed=0 (6 tensors)\n');
+  });
+
+  it('--quiet prints nothing and keeps the exit code', () => {
+    const r = runCli([A, B, '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--path and --ignore-keys-regex select tensors', () => {
+    expect(runCli([A, B, '--path', 'w']).stdout).toBe(
+      '~ w: mean=2.5->2.75, std=1.118->1.479, rel_l2=0.1826, cos=0.994, max_abs=1\nsummary: changed=1, unchanged=0, added=0, removed=0, shape_changed=0, dtype_changed=0 (1 tensors)\n',
+    );
+    const r = runCli([A, B, '--ignore-keys-regex', '^(w|gone|new|s|h)$']);
+    expect(r.code).toBe(0);
+  });
+
+  it('--epsilon makes small changes equal', () => {
+    const r = runCli([A, B, '--path', 'w', '--epsilon', '1']);
+    expect(r.code).toBe(0);
+    const r2 = runCli([A, B, '--path', 'w', '--epsilon', '0.999']);
+    expect(r2.code).toBe(1);
+  });
+
+  it('writes the documented JSON document with -o json (NaN as a string)', () => {
+    const r = runCli([A, B, '-o', 'json']);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.schema).toBe('diffai/1');
+    expect(doc.inputs).toHaveLength(2);
+    expect(doc.inputs[0]).toMatchObject({ path: A, format: 'safetensors', tensors: 6, params: 10, bytes: statSync(A).size, metadata: { step: '10' } });
+    const w = doc.tensors.find((t: { name: string }) => t.name === 'w');
+    expect(w.status).toBe('changed');
+    expect(w.dtype).toEqual(['F32', 'F32']);
+    expect(w.shape).toEqual([
+      [2, 2],
+      [2, 2],
+    ]);
+    expect(w.stats.a).toMatchObject({ count: 4, mean: 2.5, min: 1, max: 4, abs_max: 4, l1: 10, zeros: 0, nan: 0, inf: 0 });
+    expect(w.stats.a.l2).toBeCloseTo(Math.sqrt(30), 12);
+    expect(w.diff.rel_l2).toBeCloseTo(1 / Math.sqrt(30), 12);
+    expect(w.diff.cosine).toBeCloseTo(34 / Math.sqrt(30 * 39), 12);
+    expect(w.diff).toMatchObject({ max_abs: 1, mean_abs: 0.25, changed: 1 });
+    const z = doc.tensors.find((t: { name: string }) => t.name === 'z');
+    expect(z.status).toBe('unchanged');
+    expect(z.stats.a.nan).toBe(1);
+    expect(z.stats.a.zeros).toBe(1);
+    const gone = doc.tensors.find((t: { name: string }) => t.name === 'gone');
+    expect(gone.status).toBe('removed');
+    expect(gone.stats.b).toBeNull();
+    expect(doc.summary).toMatchObject({ added: 1, removed: 1, shape_changed: 1, dtype_changed: 1, changed: 1, unchanged: 2, total: 7, differences: true });
+    expect(doc.analyses).toEqual({});
+  });
+
+  it('writes the same document as YAML with -o yaml', () => {
+    const r = runCli([A, B, '-o', 'yaml']);
+    const doc = parseYaml(r.stdout);
+    const json = JSON.parse(runCli([A, B, '-o', 'json']).stdout);
+    expect(doc.schema).toBe('diffai/1');
+    expect(doc.summary).toEqual(json.summary);
+    expect(doc.tensors.map((t: { name: string }) => t.name)).toEqual(json.tensors.map((t: { name: string }) => t.name));
+  });
+
+  it('takes the output format from DIFFAI_OUTPUT_FORMAT and from diffai.toml, flags first', () => {
+    expect(JSON.parse(runCli([A, B], { env: { DIFFAI_OUTPUT_FORMAT: 'json' } }).stdout).schema).toBe('diffai/1');
+    const cfg = writeTemp('fmt.toml', new TextEncoder().encode('[output]\nformat = "json"\n'));
+    expect(JSON.parse(runCli([A, B, '--config', cfg]).stdout).schema).toBe('diffai/1');
+    expect(runCli([A, B, '--config', cfg, '-o', 'cli']).stdout).toContain('summary: ');
+  });
+});
+
+describe('diffai CLI: errors exit 2 with code and file', () => {
+  it('names a missing file', () => {
+    const r = runCli([A, '/nonexistent/model.safetensors']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('ERR_FILE_NOT_FOUND: /nonexistent/model.safetensors: no such file or directory\n');
+    expect(r.stdout).toBe('');
+  });
+
+  it('names a truncated safetensors file and the problem', () => {
+    const bad = writeTemp('truncated.safetensors', buildSafetensors({ w: { dtype: 'F32', shape: [4], values: [1, 2, 3, 4] } }, { truncateTo: 40 }));
+    const r = runCli([A, bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ERR_SAFETENSORS_[A-Z_]+: .*truncated\.safetensors/);
+  });
+
+  it('prints a JSON error object with -o json', () => {
+    const r = runCli([A, '/nonexistent/x.safetensors', '-o', 'json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({
+      schema: 'diffai/1',
+      error: { code: 'ERR_FILE_NOT_FOUND', message: '/nonexistent/x.safetensors: no such file or directory', file: '/nonexistent/x.safetensors' },
+    });
+  });
+
+  it('rejects usage errors: one input, unknown flag, bad epsilon, bad regex', () => {
+    expect(runCli([A])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ERR_USAGE: need at least 2 model files/) });
+    expect(runCli([A, B, '--frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ERR_USAGE: unknown option '--frobnicate'/) });
+    expect(runCli([A, B, '--epsilon', 'abc'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ERR_USAGE: --epsilon must be/) });
+    expect(runCli([A, B, '--ignore-keys-regex', '('])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ERR_USAGE: --ignore-keys-regex: invalid/) });
+    expect(runCli([A, B, '-o', 'xml'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ERR_USAGE: .*xml/) });
+  });
+
+  it('rejects an analysis this version does not implement, never answering it', () => {
+    const r = runCli([A, B, '--attention-analysis']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ERR_ANALYSIS_UNAVAILABLE: --attention-analysis \(attention_analysis\) is not available in this version/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('rejects a bad environment variable and a bad config key, naming them', () => {
+    const r = runCli([A, B], { env: { DIFFAI_ANOMALY_THRESHOLD: 'lots' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ERR_CONFIG: environment variable DIFFAI_ANOMALY_THRESHOLD="lots"/);
+    const cfg = writeTemp('bad.toml', new TextEncoder().encode('[output]\nformt = "json"\n'));
+    const r2 = runCli([A, B, '--config', cfg]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/^ERR_CONFIG: .*bad\.toml: unknown key \[output\]\.formt/);
+  });
+
+  it('ignores DIFFAI_PREBUILD (it belongs to the addon loader)', () => {
+    expect(runCli([A, A], { env: { DIFFAI_PREBUILD: '/nowhere' } }).code).toBe(0);
+  });
+
+  it('never modifies the input files', () => {
+    const before = readFileSync(A);
+    runCli([A, B, '-o', 'json']);
+    expect(readFileSync(A).equals(before)).toBe(true);
+  });
+});
+
+describe('diffai CLI: --help and --version', () => {
+  it('prints help with exit 0', () => {
+    const r = runCli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: diffai [options] <A> <B> [C ...]');
+    expect(r.stdout).toContain('--learning-progress');
+  });
+
+  it('prints the version, and the SIMD level with --verbose', () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8'));
+    expect(runCli(['--version']).stdout).toBe(`diffai ${pkg.version}\n`);
+    const v = runCli(['--version', '--verbose']).stdout;
+    expect(v).toMatch(/native: simd=(scalar|avx2|avx512) \(available: scalar/);
+  });
+});
+
