@@ -42,6 +42,30 @@ export interface Thresholds {
   oscillation_cosine: number;
   /** A unit (output row) is dead when its norm is below this share of the median unit norm. Default 0.1. */
   dead_unit_ratio: number;
+  /**
+   * #28 uniform rescale: the relative residual 1 - cos^2 of the best fit B = cA below which a tensor
+   * (of at least 16 elements) is a uniform rescale. Default 1e-4 (SPEC #28).
+   */
+  rescale_residual: number;
+  /**
+   * #28 re-initialisation: |cos| below max(this, 3 / sqrt(n)) with r_t >= `reinit_ratio` means the
+   * tensor was re-initialised (3 / sqrt(n) is three standard deviations of the cosine of two independent
+   * random vectors of n elements). Default 0.1 (SPEC #28).
+   */
+  reinit_cosine: number;
+  /** #28 re-initialisation: the relative update r_t at or above which a decorrelated tensor counts as re-initialised. Default 0.5 (SPEC #28). */
+  reinit_ratio: number;
+  /** #28 pruning: share of a tensor's elements newly zero in B at or above which it was pruned. Default 0.01 (SPEC #28). */
+  pruning_share: number;
+  /** #28 sparse update: share of changed elements below which an update is sparse. Default 0.1 (SPEC #28). */
+  sparse_share: number;
+  /** #28 low-rank update: share of ||D||_F^2 held by rank min(64, min(m,n)/4) at or above which the update is low-rank. Default 0.999 (SPEC #28). */
+  low_rank_energy: number;
+  /**
+   * Share of the changed parameters (elements of changed float tensors) in re-initialised tensors at or
+   * above which a pair is "not a continuation" (#1 and #2 then answer null). Default 0.5 (SPEC section 3).
+   */
+  not_continuation_share: number;
 }
 
 /** `[output]`. */
@@ -82,6 +106,13 @@ export const DEFAULT_CONFIG: Config = {
     shift_zscore: 3.5,
     oscillation_cosine: -0.2,
     dead_unit_ratio: 0.1,
+    rescale_residual: 1e-4,
+    reinit_cosine: 0.1,
+    reinit_ratio: 0.5,
+    pruning_share: 0.01,
+    sparse_share: 0.1,
+    low_rank_energy: 0.999,
+    not_continuation_share: 0.5,
   },
   output: {
     format: 'cli',

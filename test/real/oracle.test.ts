@@ -15,8 +15,10 @@ interface OracleRow {
   changed_elems: number;
   max_abs_diff: number;
   mean_abs_diff: number;
-  rel_l2: number;
-  cosine: number;
+  /** null when ||A|| = 0 (a zero-initialised tensor). */
+  rel_l2: number | null;
+  /** null when a norm is 0. */
+  cosine: number | null;
   nonfinite_a: number;
   nonfinite_b: number;
   mean_a: number;
@@ -52,8 +54,10 @@ describe.each(PAIRS)('%s', (oracleFile, a, b) => {
       expect(d.changed, ctx).toBe(o.changed_elems);
       expect(close(d.max_abs, o.max_abs_diff, 1e-6), `${ctx} max_abs ${d.max_abs} vs ${o.max_abs_diff}`).toBe(true);
       expect(close(d.mean_abs, o.mean_abs_diff, 1e-5, 1e-12), `${ctx} mean_abs ${d.mean_abs} vs ${o.mean_abs_diff}`).toBe(true);
-      expect(close(d.rel_l2, o.rel_l2, 1e-5, 1e-12), `${ctx} rel_l2 ${d.rel_l2} vs ${o.rel_l2}`).toBe(true);
-      expect(close(d.cosine, o.cosine, 0, 1e-6), `${ctx} cosine ${d.cosine} vs ${o.cosine}`).toBe(true);
+      if (o.rel_l2 === null) expect(d.rel_l2, `${ctx}: zero A, changed`).toBe(Infinity);
+      else expect(close(d.rel_l2, o.rel_l2, 1e-5, 1e-12), `${ctx} rel_l2 ${d.rel_l2} vs ${o.rel_l2}`).toBe(true);
+      if (o.cosine === null) expect(d.cosine, ctx).toBeNaN();
+      else expect(close(d.cosine, o.cosine, 0, 1e-6), `${ctx} cosine ${d.cosine} vs ${o.cosine}`).toBe(true);
       expect(t.stats.a!.nan + t.stats.a!.inf, ctx).toBe(o.nonfinite_a);
       expect(t.stats.b!.nan + t.stats.b!.inf, ctx).toBe(o.nonfinite_b);
       expect(close(t.stats.a!.mean, o.mean_a, 1e-5, 1e-9), `${ctx} mean_a ${t.stats.a!.mean} vs ${o.mean_a}`).toBe(true);

@@ -1,0 +1,51 @@
+/**
+ * The two pair kinds recognised before any training analysis (SPEC section 3).
+ *
+ * @module
+ */
+import type { Thresholds } from '../config/Config.js';
+import type { ModelDiff } from '../diff/ModelDiff.js';
+import { formatNumber } from './formatNumber.js';
+import { notContinuation, type Continuation } from './notContinuation.js';
+import { precisionChange, type PrecisionChange } from './precisionChange.js';
+import type { TensorSets } from './tensorSets.js';
+
+/** `training` (an ordinary pair), `precision_change` or `not_continuation`. */
+export type PairKind = 'training' | 'precision_change' | 'not_continuation';
+
+/** A pair's kind, the evidence, and the sentence the training analyses give as their reason. */
+export interface PairKindResult {
+  kind: PairKind;
+  precision: PrecisionChange;
+  continuation: Continuation;
+  /** Why a training analysis cannot read this pair as a training step; null for `training`. */
+  reason: string | null;
+}
+
+/**
+ * Classifies a pair: a precision change ({@link precisionChange}) first, then not a continuation
+ * ({@link notContinuation}), else training.
+ */
+export function pairKind(diff: ModelDiff, sets: TensorSets, th: Thresholds): PairKindResult {
+  const precision = precisionChange(diff);
+  const continuation = notContinuation(sets, th);
+  if (precision.isPrecisionChange) {
+    const what = precision.conversions.join(', ');
+    return {
+      kind: 'precision_change',
+      precision,
+      continuation,
+      reason: `precision change (${what} on ${precision.tensors} tensor${precision.tensors === 1 ? '' : 's'}), not a training step`,
+    };
+  }
+  if (continuation.notContinuation) {
+    const pct = formatNumber(100 * continuation.share!);
+    return {
+      kind: 'not_continuation',
+      precision,
+      continuation,
+      reason: `not a continuation: ${pct} % of the changed parameters were re-initialised`,
+    };
+  }
+  return { kind: 'training', precision, continuation, reason: null };
+}
