@@ -53,11 +53,21 @@ type ValueRule = { type: 'boolean' } | { type: 'number'; check?: (v: number) => 
 const positive = (v: number) => (v > 0 && Number.isFinite(v) ? null : 'a finite number > 0');
 const nonNegative = (v: number) => (v >= 0 && Number.isFinite(v) ? null : 'a finite number >= 0');
 const positiveInteger = (v: number) => (Number.isInteger(v) && v >= 1 ? null : 'an integer >= 1');
+const share = (v: number) => (v > 0 && v <= 1 ? null : 'a number in (0, 1]');
 
 /** Extra constraints on particular thresholds; every other threshold must be a finite number > 0. */
 const THRESHOLD_CHECKS: Record<string, (v: number) => string | null> = {
   convergence_patience: positiveInteger,
   oscillation_cosine: (v) => (v >= -1 && v <= 1 ? null : 'a number in [-1, 1]'),
+  // Shares, ratios of energy and cosines are at most 1.
+  warning_degradation: share,
+  critical_degradation: share,
+  dead_unit_ratio: share,
+  reinit_cosine: share,
+  pruning_share: share,
+  sparse_share: share,
+  low_rank_energy: share,
+  not_continuation_share: share,
 };
 
 /** The type rule of `[section].key`, or null when the key does not exist. */

@@ -72,6 +72,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, cwd, configPath: join(cwd, 'b.toml') })).toThrow(/\[thresholds\]\.memory_limit_mb = "lots": expected a number/);
     writeFileSync(join(cwd, 'c.toml'), '[thresholds]\nconvergence_patience = 0\n');
     expect(() => loadConfig({ env: {}, cwd, configPath: join(cwd, 'c.toml') })).toThrow(/convergence_patience = 0: expected an integer >= 1/);
+    writeFileSync(join(cwd, 'e.toml'), '[thresholds]\nlow_rank_energy = 1.5\n');
+    expect(() => loadConfig({ env: {}, cwd, configPath: join(cwd, 'e.toml') })).toThrow(/low_rank_energy = 1.5: expected a number in \(0, 1\]/);
     writeFileSync(join(cwd, 'd.toml'), '[output]\nformat = "xml"\n');
     expect(() => loadConfig({ env: {}, cwd, configPath: join(cwd, 'd.toml') })).toThrow(/format = "xml": expected one of cli, json, yaml/);
   });
