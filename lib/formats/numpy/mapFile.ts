@@ -1,0 +1,16 @@
+/**
+ * Maps a file with the native addon. The addon module is imported on first use, so parsers (and their
+ * tests, which pass an fs-backed stand-in) do not load the native build until a file is really opened.
+ *
+ * @module
+ */
+import type { NativeMappedFile } from '../../native/AddonTypes.js';
+
+/** Maps a file through the native addon (`new addon().MappedFile(path)`). @throws the addon's errors. */
+export async function mapFile(path: string): Promise<NativeMappedFile> {
+  const { addon } = await import('../../native/loadAddon.js');
+  return new (addon().MappedFile)(path);
+}
+
+/** How readers map files; tests pass an fs-backed stand-in. */
+export type FileMapper = (path: string) => NativeMappedFile | Promise<NativeMappedFile>;
