@@ -5,6 +5,7 @@
  * @module
  */
 import { DTYPES } from '../formats/dtype.js';
+import { matlabVariableName, sameShapeIgnoringSingletons } from '../formats/matlab/matlabNames.js';
 import type { ModelFile, TensorDescriptor } from '../formats/TensorDescriptor.js';
 import type { TensorStatus } from './ModelDiff.js';
 import { naturalCompare } from './naturalCompare.js';
@@ -30,33 +31,74 @@ function sameShape(x: readonly number[], y: readonly number[]): boolean {
 /**
  * Matches tensors by name. Display order: A's order when A keeps depth order (a PyTorch state dict),
  * followed by B-only tensors in B's order; otherwise natural name order.
+ *
+ * A MATLAB file cannot hold every name or rank: when one side is MATLAB, a tensor left unmatched by
+ * name is matched through the exporters' variable-name rule (`fc1.weight` is stored as `fc1_weight`)
+ * and shown under the other side's name, and shapes that differ only by dimensions of size 1
+ * (`[1, 32]` and `[32]`) count as equal.
  */
 export function matchTensors(a: ModelFile, b: ModelFile, keep: (name: string) => boolean): TensorMatch[] {
+  const matlab = (a.format === 'matlab') !== (b.format === 'matlab');
+  const shapesMatch = matlab || (a.format === 'matlab' && b.format === 'matlab') ? sameShapeIgnoringSingletons : sameShape;
   const bIndex = new Map<string, number>();
   b.tensors.forEach((t, i) => {
-    if (keep(t.name)) bIndex.set(t.name, i);
+    if (keep(t.name) && !bIndex.has(t.name)) bIndex.set(t.name, i);
   });
+  if (matlab) addMatlabNames(a, b, bIndex);
   const out: TensorMatch[] = [];
-  const seen = new Set<string>();
+  const seenA = new Set<string>();
+  const usedB = new Set<number>();
   a.tensors.forEach((ta, ia) => {
-    if (!keep(ta.name) || seen.has(ta.name)) return;
-    seen.add(ta.name);
-    const ib = bIndex.get(ta.name);
+    if (!keep(ta.name) || seenA.has(ta.name)) return;
+    seenA.add(ta.name);
+    let ib = bIndex.get(ta.name);
+    if (ib !== undefined && usedB.has(ib)) ib = undefined;
     const tb = ib === undefined ? null : b.tensors[ib];
+    if (ib !== undefined) usedB.add(ib);
     let status: TensorStatus;
     if (!tb) status = 'removed';
-    else if (!sameShape(ta.shape, tb.shape)) status = 'shape_changed';
+    else if (!shapesMatch(ta.shape, tb.shape)) status = 'shape_changed';
     else if (ta.dtype !== tb.dtype) status = 'dtype_changed';
     else status = 'changed';
-    out.push({ name: ta.name, a: ta, b: tb, index: [ia, ib ?? null], status });
+    // Show the name of the side that is not MATLAB (MATLAB names are sanitised).
+    const name = tb && a.format === 'matlab' && b.format !== 'matlab' ? tb.name : ta.name;
+    out.push({ name, a: ta, b: tb, index: [ia, ib ?? null], status });
   });
   b.tensors.forEach((tb, ib) => {
-    if (!keep(tb.name) || seen.has(tb.name)) return;
-    seen.add(tb.name);
+    if (!keep(tb.name) || usedB.has(ib)) return;
+    usedB.add(ib);
     out.push({ name: tb.name, a: null, b: tb, index: [null, ib], status: 'added' });
   });
   if (!a.orderIsDepth) out.sort((x, y) => naturalCompare(x.name, y.name));
   return out;
+}
+
+/**
+ * Lets A's names find B's tensors through the MATLAB variable-name rule, for names that do not match
+ * exactly (either side may be the MATLAB one).
+ */
+function addMatlabNames(a: ModelFile, b: ModelFile, bIndex: Map<string, number>): void {
+  if (b.format === 'matlab') {
+    // A (e.g. safetensors) name -> B's sanitised variable.
+    const aNames = new Set(a.tensors.map((t) => t.name));
+    for (const t of a.tensors) {
+      if (bIndex.has(t.name)) continue;
+      const ib = bIndex.get(matlabVariableName(t.name));
+      if (ib !== undefined && !aNames.has(b.tensors[ib].name)) bIndex.set(t.name, ib);
+    }
+  } else {
+    // A is MATLAB: B's sanitised names point to B's tensors.
+    const bySanitised = new Map<string, number>();
+    b.tensors.forEach((t, i) => {
+      const v = matlabVariableName(t.name);
+      if (!bySanitised.has(v)) bySanitised.set(v, i);
+    });
+    for (const t of a.tensors) {
+      if (bIndex.has(t.name)) continue;
+      const ib = bySanitised.get(t.name);
+      if (ib !== undefined) bIndex.set(t.name, ib);
+    }
+  }
 }
 
 /** True when a matched pair can be compared element by element (both sides, same element count). */
