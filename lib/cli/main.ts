@@ -2,6 +2,7 @@
  * The `diffai` command: a thin shell over the library (`compare`, `loadConfig`, the formatters).
  *
  * Exit codes (SPEC section 4): 0 no differences, 1 differences, 2 error (usage, I/O, parse).
+ * With `--scan`: 0 every file is safe, 1 a file has findings, 2 error.
  *
  * @module
  */
@@ -9,12 +10,16 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ANALYSIS_KEYS, flagOf } from '../analyses/catalog.js';
 import { compare } from '../compare.js';
+import { compareDirectories, isDirectoryPair } from '../compareDirectories.js';
+import { scanFile } from '../formats/pytorch/scanFile.js';
 import type { Config } from '../config/Config.js';
 import { loadConfig, type ConfigOverrides } from '../config/loadConfig.js';
 import { DiffaiError, isDiffaiError } from '../errors.js';
 import { addon } from '../native/loadAddon.js';
 import { formatCli } from '../report/formatCli.js';
 import { formatJson, jsonReplacer } from '../report/formatJson.js';
+import { directoryHasDifferences, formatDirectoryCli, formatDirectoryJson, formatDirectoryYaml } from '../report/formatDirectory.js';
+import { formatScanCli, formatScanJson, formatScanYaml } from '../report/formatScan.js';
 import { formatYaml } from '../report/formatYaml.js';
 import { hasDifferences } from '../report/toDocument.js';
 
@@ -60,6 +65,7 @@ function buildProgram(): Command {
     .option('--no-color', 'same as --color never')
     .addOption(new Option('--sort-key <key>', 'key for --sort-by-change-magnitude').choices(['rel_l2', 'l2_diff', 'max_abs', 'mean_abs', 'cosine', 'changed', 'name']))
     .option('--all', 'run every available analysis')
+    .option('--scan', 'list the security findings of pickle-bearing files (.pt, .pth, .bin, .npz, .npy) without diffing')
     .option('-V, --version', 'print the version');
   for (const key of ANALYSIS_KEYS) program.option(flagOf(key), `analysis: ${key}`);
   program.helpOption('-h, --help', 'show this help');
@@ -148,6 +154,18 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       return EXIT.same;
     }
     const inputs = program.args;
+    if (opts.scan) {
+      if (inputs.length < 1) throw new DiffaiError('ERR_USAGE', '--scan needs at least 1 file');
+      const { config } = loadConfig({ configPath: opts.config as string | undefined, flags: flagOverrides(opts), env: io.env, cwd: io.cwd });
+      jsonMode = config.output.format === 'json';
+      const results = [];
+      for (const p of inputs) results.push(await scanFile(p));
+      if (!config.output.quiet) {
+        const format = config.output.format;
+        io.stdout(format === 'json' ? formatScanJson(results) : format === 'yaml' ? formatScanYaml(results) : formatScanCli(results, useColor(config, io)));
+      }
+      return results.every((r) => r.safe) ? EXIT.same : EXIT.different;
+    }
     if (inputs.length < 2) {
       throw new DiffaiError('ERR_USAGE', `need at least 2 model files to compare, got ${inputs.length} (try diffai --help)`);
     }
@@ -161,7 +179,17 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         throw new DiffaiError('ERR_USAGE', `--ignore-keys-regex: invalid regular expression: ${(cause as Error).message}`, { cause });
       }
     }
-    const report = await compare(inputs, { config, path: opts.path as string | undefined, ignoreKeysRegex });
+    const compareOptions = { config, path: opts.path as string | undefined, ignoreKeysRegex };
+    if (isDirectoryPair(inputs)) {
+      const dirs = await compareDirectories(inputs[0], inputs[1], compareOptions);
+      if (!config.output.quiet) {
+        const format = config.output.format;
+        const formatOptions = { verbose: config.output.verbose, brief: Boolean(opts.brief), color: useColor(config, io) };
+        io.stdout(format === 'json' ? formatDirectoryJson(dirs) : format === 'yaml' ? formatDirectoryYaml(dirs) : formatDirectoryCli(dirs, formatOptions));
+      }
+      return directoryHasDifferences(dirs) ? EXIT.different : EXIT.same;
+    }
+    const report = await compare(inputs, compareOptions);
     const differs = report.run.pairs.some(hasDifferences) || hasDifferences(report.run.overall);
     if (!config.output.quiet) {
       switch (config.output.format) {

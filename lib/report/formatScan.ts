@@ -1,0 +1,44 @@
+/**
+ * Output of `diffai --scan FILE ...`: the security findings of pickle-bearing files.
+ *
+ * @module
+ */
+import { createColors } from 'picocolors';
+import { stringify } from 'yaml';
+import type { ScanResult } from '../formats/pytorch/scanFile.js';
+import { jsonReplacer } from './formatJson.js';
+import { SCHEMA } from './toDocument.js';
+
+/** CLI lines: one per file when safe, one per finding or malformed pickle otherwise. */
+export function formatScanCli(results: readonly ScanResult[], color = false): string {
+  const c = createColors(color);
+  const out: string[] = [];
+  for (const r of results) {
+    if (r.safe) {
+      const what = r.kind === 'none' ? 'no pickle' : `${r.pickles.length} pickle${r.pickles.length === 1 ? '' : 's'}`;
+      out.push(`scan: ${r.path}: safe (${what})`);
+      continue;
+    }
+    for (const f of r.findings) {
+      const prefix = f.severity === 'dangerous' ? c.bold(c.red('[CRITICAL] ')) : c.yellow('[WARNING] ');
+      out.push(`${prefix}scan: ${r.path}: ${f.severity} global ${f.global} in ${f.where} (${f.opcode} at byte ${f.offset})`);
+    }
+    for (const e of r.errors) out.push(`${c.yellow('[WARNING] ')}scan: ${r.path}: malformed pickle ${e.where}: ${e.message}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** The `diffai/1` document of a scan. */
+export function scanDocument(results: readonly ScanResult[]): Record<string, unknown> {
+  return { schema: SCHEMA, scans: results, summary: { files: results.length, unsafe: results.filter((r) => !r.safe).length } };
+}
+
+/** JSON text of a scan. */
+export function formatScanJson(results: readonly ScanResult[]): string {
+  return JSON.stringify(scanDocument(results), jsonReplacer, 2) + '\n';
+}
+
+/** YAML text of a scan. */
+export function formatScanYaml(results: readonly ScanResult[]): string {
+  return stringify(scanDocument(results), { lineWidth: 0 });
+}
