@@ -1,0 +1,441 @@
+// AVX-512 level (F, BW, DQ, VL; F16C and FMA): 16 float32 lanes per zmm register.
+//
+// Instructions: vcvtph2ps zmm (binary16 -> float32, signalling NaNs quieted); bfloat16 by
+// vpmovzxwd + vpslld 16 (bit pattern << 16, exact); vsubps + vfmadd231ps for the shifted sums, and
+// vfmadd231ps x*1+acc for plain sums (see FastStats); vandps with 0x7fffffff for |x|;
+// vminps/vmaxps; in stats, vpminud on |x| bits so blocks without a zero skip zero counting (vcmpps
+// + popcnt recount otherwise); in pair, vcmpps into a mask + masked vpaddd to count zeros and
+// changed positions, and prefetcht0 ahead of the two streams; masked vmovdqu16 loads for conversion
+// tails. Lane sums are widened with vcvtps2pd into float64 vectors every kLaneRun additions per
+// lane, so float32 rounding stays small at any block size.
+//
+// A block is assumed finite; if a lane sum comes out NaN or Inf (a NaN/Inf input, or float32
+// overflow of a sum), the block is recomputed by the float64 reference (RedoStatsBlock). The code
+// is compiled with per-file target options, never -march, and reached only through the dispatch
+// table after the CPU and OS checks of cpu.cc.
+#include "simd/reference.h"
+
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+
+#include <immintrin.h>
+
+#include <cstring>
+
+#if defined(__clang__)
+#pragma clang attribute push(                                                           \
+    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,popcnt"))), \
+    apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,popcnt")
+// GCC 12 reports the deliberately undefined pass-through operand of its own AVX-512 intrinsic
+// wrappers (_mm512_undefined_*) as maybe-uninitialized; a false positive.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace diffai {
+namespace simd {
+namespace {
+
+struct LoadF32 {
+  static constexpr int kSrc = kSrcF32;
+  static constexpr size_t kSize = 4;
+  static __m512 V(const uint8_t* p) { return _mm512_loadu_ps(p); }
+  static float S(const uint8_t* p) {
+    float f;
+    __builtin_memcpy(&f, p, 4);
+    return f;
+  }
+};
+
+struct LoadF16 {
+  static constexpr int kSrc = kSrcF16;
+  static constexpr size_t kSize = 2;
+  static __m512 V(const uint8_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static float S(const uint8_t* p) {
+    uint16_t h;
+    __builtin_memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+  }
+};
+
+struct LoadBF16 {
+  static constexpr int kSrc = kSrcBF16;
+  static constexpr size_t kSize = 2;
+  static __m512 V(const uint8_t* p) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  static float S(const uint8_t* p) {
+    uint16_t h;
+    __builtin_memcpy(&h, p, 2);
+    const uint32_t b = static_cast<uint32_t>(h) << 16;
+    float f;
+    __builtin_memcpy(&f, &b, 4);
+    return f;
+  }
+};
+
+double Abs(double x) { return __builtin_fabs(x); }
+bool Finite(double x) { return __builtin_isfinite(x); }
+
+// Float32 additions per lane before the lane sums are widened into float64 vectors: keeps the
+// float32 rounding error of a lane near 16 ulps, whatever the block size.
+constexpr size_t kLaneRun = 16;
+
+// Adds the 16 float32 lanes of v into the 8 float64 lanes of acc.
+__m512d Widen(__m512d acc, __m512 v) {
+  const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+  const __m512d hi =
+      _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(v), 1)));
+  return _mm512_add_pd(acc, _mm512_add_pd(lo, hi));
+}
+
+// Exact count of zeros (+0 and -0) among the first n elements (n a multiple of 16). Runs only for
+// blocks whose min |x| is 0, on data that is still in L1/L2.
+template <class L>
+uint64_t CountZeros(const uint8_t* p, size_t n) {
+  const __m512 zero = _mm512_setzero_ps();
+  uint64_t z = 0;
+  for (size_t i = 0; i + 16 <= n; i += 16) {
+    z += static_cast<uint64_t>(
+        __builtin_popcount(_mm512_cmp_ps_mask(L::V(p + i * L::kSize), zero, _CMP_EQ_OQ)));
+  }
+  return z;
+}
+
+// One block of n <= kBlock elements, assumed finite, shifted by c. False when a sum is not finite.
+// Zeros are not counted per element: the block tracks min |x|, as the unsigned minimum of the bit
+// patterns (vpminud: the same order for non-negative floats, on the integer pipes), and recounts
+// exactly when that minimum is 0.
+template <class L>
+bool FastStats(const uint8_t* p, size_t n, float c, BlockSums* out) {
+  const __m512 vc = _mm512_set1_ps(c);
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  // Sums are formed as x * 1 + acc (vfmadd231ps), bit-identical to an add (one rounding of
+  // x + acc): on Zen 4 that moves them from the two FP-add pipes, which the shift, min and max keep
+  // busy, to the FMA pipes (measured +20% stats, +12% pair). The empty asm hides the 1.0 from the
+  // compiler so it does not fold the FMA back into an add.
+  __m512 vone = _mm512_set1_ps(1.0f);
+  __asm__("" : "+v"(vone));
+  __m512d S1 = _mm512_setzero_pd(), S2 = S1, L1 = S1;
+  __m512 mna = _mm512_set1_ps(__builtin_inff()), mnb = mna;
+  __m512 mxa = _mm512_set1_ps(-__builtin_inff()), mxb = mxa;
+  __m512i mza = _mm512_set1_epi32(-1), mzb = mza;
+  size_t i = 0;
+  while (i + 16 <= n) {
+    // A run of at most kLaneRun additions per lane, in float32.
+    const size_t run_end = n - i >= 32 * kLaneRun ? i + 32 * kLaneRun : n;
+    __m512 s1a = zero, s1b = zero, s2a = zero, s2b = zero, l1a = zero, l1b = zero;
+    for (; i + 32 <= run_end; i += 32) {
+      const __m512 x0 = L::V(p + i * L::kSize);
+      const __m512 x1 = L::V(p + (i + 16) * L::kSize);
+      const __m512 d0 = _mm512_sub_ps(x0, vc);
+      const __m512 d1 = _mm512_sub_ps(x1, vc);
+      const __m512 a0 = _mm512_and_ps(x0, absmask);
+      const __m512 a1 = _mm512_and_ps(x1, absmask);
+      s1a = _mm512_fmadd_ps(d0, vone, s1a);
+      s1b = _mm512_fmadd_ps(d1, vone, s1b);
+      s2a = _mm512_fmadd_ps(d0, d0, s2a);
+      s2b = _mm512_fmadd_ps(d1, d1, s2b);
+      l1a = _mm512_fmadd_ps(a0, vone, l1a);
+      l1b = _mm512_fmadd_ps(a1, vone, l1b);
+      mna = _mm512_min_ps(mna, x0);
+      mnb = _mm512_min_ps(mnb, x1);
+      mxa = _mm512_max_ps(mxa, x0);
+      mxb = _mm512_max_ps(mxb, x1);
+      mza = _mm512_min_epu32(mza, _mm512_castps_si512(a0));
+      mzb = _mm512_min_epu32(mzb, _mm512_castps_si512(a1));
+    }
+    if (i + 16 <= run_end) {
+      const __m512 x0 = L::V(p + i * L::kSize);
+      const __m512 d0 = _mm512_sub_ps(x0, vc);
+      const __m512 a0 = _mm512_and_ps(x0, absmask);
+      s1a = _mm512_add_ps(s1a, d0);
+      s2a = _mm512_fmadd_ps(d0, d0, s2a);
+      l1a = _mm512_add_ps(l1a, a0);
+      mna = _mm512_min_ps(mna, x0);
+      mxa = _mm512_max_ps(mxa, x0);
+      mza = _mm512_min_epu32(mza, _mm512_castps_si512(a0));
+      i += 16;
+    }
+    S1 = Widen(Widen(S1, s1a), s1b);
+    S2 = Widen(Widen(S2, s2a), s2b);
+    L1 = Widen(Widen(L1, l1a), l1b);
+  }
+  const size_t vec_end = i;
+  double s1 = _mm512_reduce_add_pd(S1);
+  double s2 = _mm512_reduce_add_pd(S2);
+  double l1 = _mm512_reduce_add_pd(L1);
+  double mn = _mm512_reduce_min_ps(_mm512_min_ps(mna, mnb));
+  double mx = _mm512_reduce_max_ps(_mm512_max_ps(mxa, mxb));
+  const bool has_zero = vec_end > 0 && _mm512_reduce_min_epu32(_mm512_min_epu32(mza, mzb)) == 0;
+  uint64_t zeros = 0;
+  for (; i < n; ++i) {
+    const float x = L::S(p + i * L::kSize);
+    const double d = static_cast<double>(x) - c;
+    s1 += d;
+    s2 += d * d;
+    l1 += Abs(x);
+    if (x < mn) mn = x;
+    if (x > mx) mx = x;
+    zeros += x == 0;
+  }
+  if (!Finite(l1) || !Finite(s2)) return false;
+  if (has_zero) zeros += CountZeros<L>(p, vec_end);
+  out->count = n;
+  out->finite = n;
+  out->zeros = zeros;
+  out->shift = c;
+  out->s1 = s1;
+  out->s2 = s2;
+  out->l1 = l1;
+  out->min = mn;
+  out->max = mx;
+  return true;
+}
+
+template <class L>
+void Stats(const uint8_t* src, size_t n, StatsAcc* acc) {
+  for (size_t b0 = 0; b0 < n; b0 += kBlock) {
+    const size_t m = n - b0 < kBlock ? n - b0 : kBlock;
+    const uint8_t* p = src + b0 * L::kSize;
+    const float c = static_cast<float>(ShiftFor(*acc, L::S(p)));
+    BlockSums s;
+    if (!FastStats<L>(p, m, c, &s)) {
+      s = BlockSums();
+      s.shift = c;
+      RedoStatsBlock(static_cast<Src>(L::kSrc), p, m, &s);
+    }
+    Fold(*acc, s);
+  }
+}
+
+// Bytes ahead of the loads that the pair loop prefetches. Two streams from 4 KiB pages (page-cache
+// mappings) starve the hardware prefetchers at page boundaries; 2 KiB ahead doubled the two-file
+// throughput on Zen 4 and costs nothing on cached data. Prefetches never fault, so running past
+// the end of a range is harmless.
+constexpr size_t kPrefetch = 2048;
+
+// One block of pairs, assumed finite; D = B - A in float32. Zeros are counted per element here:
+// the lighter loop of FastStats (min of |x| bits, FMA sums, or a dot derived from the norms) ran
+// faster from L1 but ~20% slower on two page-cache streams, the case that matters for a diff, on
+// Zen 4 (bench/quick-native.mjs).
+template <class LA, class LB>
+bool FastPair(const uint8_t* pa, const uint8_t* pb, size_t n, float ca, float cb,
+              const PairParams& prm, PairBlockSums* out) {
+  const __m512 vca = _mm512_set1_ps(ca), vcb = _mm512_set1_ps(cb);
+  const __m512 vt = _mm512_set1_ps(prm.epsilon_f32);
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  const __m512i one = _mm512_set1_epi32(1);
+  __m512 mna = _mm512_set1_ps(__builtin_inff()), mnb = mna;
+  __m512 mxa = _mm512_set1_ps(-__builtin_inff()), mxb = mxa;
+  __m512i za = _mm512_setzero_si512(), zb = za, chg = za;
+  __m512 mabs = zero;
+  const __m512d dz = _mm512_setzero_pd();
+  __m512d S1A = dz, S2A = dz, L1A = dz, S1B = dz, S2B = dz, L1B = dz;
+  __m512d DSQ = dz, DSUM = dz, SABS = dz, DOT = dz;
+  size_t i = 0;
+  while (i + 16 <= n) {
+    const size_t run_end = n - i >= 16 * kLaneRun ? i + 16 * kLaneRun : n;
+    __m512 s1a = zero, s2a = zero, l1a = zero, s1b = zero, s2b = zero, l1b = zero;
+    __m512 dsq = zero, dsum = zero, sabs = zero, dot = zero;
+    for (; i + 16 <= run_end; i += 16) {
+      _mm_prefetch(reinterpret_cast<const char*>(pa + i * LA::kSize + kPrefetch), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(pb + i * LB::kSize + kPrefetch), _MM_HINT_T0);
+      const __m512 a = LA::V(pa + i * LA::kSize);
+      const __m512 b = LB::V(pb + i * LB::kSize);
+      const __m512 da = _mm512_sub_ps(a, vca);
+      const __m512 db = _mm512_sub_ps(b, vcb);
+      const __m512 aa = _mm512_and_ps(a, absmask);
+      const __m512 ab = _mm512_and_ps(b, absmask);
+      s1a = _mm512_add_ps(s1a, da);
+      s1b = _mm512_add_ps(s1b, db);
+      s2a = _mm512_fmadd_ps(da, da, s2a);
+      s2b = _mm512_fmadd_ps(db, db, s2b);
+      l1a = _mm512_add_ps(l1a, aa);
+      l1b = _mm512_add_ps(l1b, ab);
+      mna = _mm512_min_ps(mna, a);
+      mnb = _mm512_min_ps(mnb, b);
+      mxa = _mm512_max_ps(mxa, a);
+      mxb = _mm512_max_ps(mxb, b);
+      za = _mm512_mask_add_epi32(za, _mm512_cmp_ps_mask(a, zero, _CMP_EQ_OQ), za, one);
+      zb = _mm512_mask_add_epi32(zb, _mm512_cmp_ps_mask(b, zero, _CMP_EQ_OQ), zb, one);
+      const __m512 d = _mm512_sub_ps(b, a);
+      const __m512 ad = _mm512_and_ps(d, absmask);
+      dsq = _mm512_fmadd_ps(d, d, dsq);
+      dsum = _mm512_add_ps(dsum, d);
+      sabs = _mm512_add_ps(sabs, ad);
+      mabs = _mm512_max_ps(mabs, ad);
+      dot = _mm512_fmadd_ps(a, b, dot);
+      chg = _mm512_mask_add_epi32(chg, _mm512_cmp_ps_mask(ad, vt, _CMP_GT_OQ), chg, one);
+    }
+    S1A = Widen(S1A, s1a);
+    S2A = Widen(S2A, s2a);
+    L1A = Widen(L1A, l1a);
+    S1B = Widen(S1B, s1b);
+    S2B = Widen(S2B, s2b);
+    L1B = Widen(L1B, l1b);
+    DSQ = Widen(DSQ, dsq);
+    DSUM = Widen(DSUM, dsum);
+    SABS = Widen(SABS, sabs);
+    DOT = Widen(DOT, dot);
+  }
+  BlockSums& A = out->a;
+  BlockSums& B = out->b;
+  PairSums& D = out->d;
+  double s1A = _mm512_reduce_add_pd(S1A), s2A = _mm512_reduce_add_pd(S2A);
+  double l1A = _mm512_reduce_add_pd(L1A), s1B = _mm512_reduce_add_pd(S1B);
+  double s2B = _mm512_reduce_add_pd(S2B), l1B = _mm512_reduce_add_pd(L1B);
+  double mnA = _mm512_reduce_min_ps(mna), mxA = _mm512_reduce_max_ps(mxa);
+  double mnB = _mm512_reduce_min_ps(mnb), mxB = _mm512_reduce_max_ps(mxb);
+  uint64_t zA = static_cast<uint32_t>(_mm512_reduce_add_epi32(za));
+  uint64_t zB = static_cast<uint32_t>(_mm512_reduce_add_epi32(zb));
+  uint64_t changed = static_cast<uint32_t>(_mm512_reduce_add_epi32(chg));
+  double sq = _mm512_reduce_add_pd(DSQ), sm = _mm512_reduce_add_pd(DSUM);
+  double sa = _mm512_reduce_add_pd(SABS), dt = _mm512_reduce_add_pd(DOT);
+  double ma = _mm512_reduce_max_ps(mabs);
+  for (; i < n; ++i) {
+    const float a = LA::S(pa + i * LA::kSize);
+    const float b = LB::S(pb + i * LB::kSize);
+    const double da = static_cast<double>(a) - ca, db = static_cast<double>(b) - cb;
+    s1A += da;
+    s2A += da * da;
+    l1A += Abs(a);
+    s1B += db;
+    s2B += db * db;
+    l1B += Abs(b);
+    if (a < mnA) mnA = a;
+    if (a > mxA) mxA = a;
+    if (b < mnB) mnB = b;
+    if (b > mxB) mxB = b;
+    zA += a == 0;
+    zB += b == 0;
+    const float d = b - a;
+    const float ad = __builtin_fabsf(d);
+    sq += static_cast<double>(d) * d;
+    sm += d;
+    sa += ad;
+    if (ad > ma) ma = ad;
+    dt += static_cast<double>(a) * b;
+    changed += ad > prm.epsilon_f32;
+  }
+  if (!Finite(l1A) || !Finite(s2A) || !Finite(l1B) || !Finite(s2B) || !Finite(sq) || !Finite(sa) ||
+      !Finite(dt)) {
+    return false;
+  }
+  A.count = B.count = n;
+  A.finite = B.finite = n;
+  A.zeros = zA;
+  B.zeros = zB;
+  A.shift = ca;
+  B.shift = cb;
+  A.s1 = s1A;
+  A.s2 = s2A;
+  A.l1 = l1A;
+  A.min = mnA;
+  A.max = mxA;
+  B.s1 = s1B;
+  B.s2 = s2B;
+  B.l1 = l1B;
+  B.min = mnB;
+  B.max = mxB;
+  D.both_finite = n;
+  D.changed = changed;
+  D.new_non_finite = 0;
+  D.diff_sq = sq;
+  D.dot = dt;
+  D.diff_sum = sm;
+  D.max_abs = ma;
+  D.sum_abs = sa;
+  return true;
+}
+
+template <class LA, class LB>
+void Pair(const uint8_t* a, const uint8_t* b, size_t n, const PairParams& prm, PairAcc* acc) {
+  for (size_t b0 = 0; b0 < n; b0 += kBlock) {
+    const size_t m = n - b0 < kBlock ? n - b0 : kBlock;
+    const uint8_t* pa = a + b0 * LA::kSize;
+    const uint8_t* pb = b + b0 * LB::kSize;
+    const float ca = static_cast<float>(ShiftFor(acc->a, LA::S(pa)));
+    const float cb = static_cast<float>(ShiftFor(acc->b, LB::S(pb)));
+    PairBlockSums s;
+    if (!FastPair<LA, LB>(pa, pb, m, ca, cb, prm, &s)) {
+      s = PairBlockSums();
+      s.a.shift = ca;
+      s.b.shift = cb;
+      RedoPairBlock(static_cast<Src>(LA::kSrc), pa, static_cast<Src>(LB::kSrc), pb, m, prm.epsilon,
+                    &s);
+    }
+    FoldPair(*acc, s);
+  }
+}
+
+void ConvertF32(const uint8_t* src, size_t n, float* dst) { __builtin_memcpy(dst, src, n * 4); }
+
+void ConvertF16(const uint8_t* src, size_t n, float* dst) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, LoadF16::V(src + 2 * i));
+  if (i < n) {
+    const __mmask16 k = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m256i h = _mm256_maskz_loadu_epi16(k, src + 2 * i);
+    _mm512_mask_storeu_ps(dst + i, k, _mm512_cvtph_ps(h));
+  }
+}
+
+void ConvertBF16(const uint8_t* src, size_t n, float* dst) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, LoadBF16::V(src + 2 * i));
+  if (i < n) {
+    const __mmask16 k = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m256i h = _mm256_maskz_loadu_epi16(k, src + 2 * i);
+    const __m512 f = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    _mm512_mask_storeu_ps(dst + i, k, f);
+  }
+}
+
+// Constant-initialised data (no code of this file runs before the dispatcher has checked the CPU).
+// Defined inside the target region so the kernels are instantiated with its options.
+constexpr Kernels kAvx512 = {
+    Level::kAvx512,
+    "avx512",
+    {ConvertF32, ConvertF16, ConvertBF16},
+    {Stats<LoadF32>, Stats<LoadF16>, Stats<LoadBF16>},
+    {{Pair<LoadF32, LoadF32>, Pair<LoadF32, LoadF16>, Pair<LoadF32, LoadBF16>},
+     {Pair<LoadF16, LoadF32>, Pair<LoadF16, LoadF16>, Pair<LoadF16, LoadBF16>},
+     {Pair<LoadBF16, LoadF32>, Pair<LoadBF16, LoadF16>, Pair<LoadBF16, LoadBF16>}},
+};
+
+}  // namespace
+}  // namespace simd
+}  // namespace diffai
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+#endif
+
+namespace diffai {
+namespace simd {
+
+const Kernels* Avx512Kernels() { return &kAvx512; }
+
+}  // namespace simd
+}  // namespace diffai
+
+#else  // not x86-64 with GCC/Clang
+
+namespace diffai {
+namespace simd {
+const Kernels* Avx512Kernels() { return nullptr; }
+}  // namespace simd
+}  // namespace diffai
+
+#endif

@@ -1,0 +1,44 @@
+// Deterministic jobs shared by threads.test.ts and threads-child.mjs (plain JS so the child needs
+// no TypeScript loader): several multi-chunk tensors and a batch of small ones.
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function bytesOf(a) {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+export function makeJobs() {
+  const u = rng(1234);
+  const big = new Float32Array(3_000_017).map(() => (u() - 0.3) * 4);
+  const moved = big.map((v, i) => (i % 5 === 0 ? v + (u() - 0.5) * 1e-3 : v));
+  const half = new Uint16Array(2_000_003).map(() => 0x3000 + Math.floor(u() * 0x1800));
+  const statsJobs = [
+    { data: bytesOf(big), offset: 0, byteLength: big.byteLength, dtype: 1, count: big.length },
+    { data: bytesOf(half), offset: 0, byteLength: half.byteLength, dtype: 2, count: half.length },
+  ];
+  for (let j = 0; j < 50; j++) {
+    const small = big.subarray(j * 1000, j * 1000 + 777);
+    statsJobs.push({ data: bytesOf(small), offset: 0, byteLength: small.byteLength, dtype: 1, count: small.length });
+  }
+  const pairJobs = [
+    {
+      a: { data: bytesOf(big), offset: 0, byteLength: big.byteLength, dtype: 1, count: big.length },
+      b: { data: bytesOf(moved), offset: 0, byteLength: moved.byteLength, dtype: 1, count: moved.length },
+      epsilon: 0,
+    },
+    {
+      a: { data: bytesOf(half), offset: 0, byteLength: half.byteLength, dtype: 2, count: half.length },
+      b: { data: bytesOf(big), offset: 0, byteLength: half.length * 4, dtype: 1, count: half.length },
+      epsilon: 0.5,
+    },
+  ];
+  return { statsJobs, pairJobs, big };
+}
