@@ -18,6 +18,7 @@ export type { ModelFile, ModelFormat, TensorDescriptor, TensorSource, ByteSource
 export type { ModelReader, ReadOptions } from './formats/ModelReader.js';
 export { openModel } from './formats/openModel.js';
 export { diffModels, diffFiles, summarize, isTiedAlias, type DiffOptions, type DiffProgress } from './diff/diffModels.js';
+export { tensorStats, tensorStatsSync, type TensorStatsOptions } from './diff/tensorStats.js';
 export type {
   DiffRun,
   ModelDiff,
