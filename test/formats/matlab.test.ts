@@ -79,6 +79,13 @@ describe('MATLAB reader: bad input, one literal case per error', () => {
     expect(e.code).toBe(code);
     expect(e.message).toContain(message);
   });
+  it('ERR_ZIP_BOMB: miCOMPRESSED over 100:1 above 64 MiB is refused while inflating, not after', async () => {
+    const { deflateSync } = await import('node:zlib');
+    const inner = matrix('z', [1024, 20480], 7, Buffer.alloc(80 * 1024 * 1024), 7);
+    const e = await diffaiError(() => openBytes(mat(el(15, deflateSync(inner)))));
+    expect(e.code).toBe('ERR_ZIP_BOMB');
+    expect(e.message).toMatch(/miCOMPRESSED element at byte 128 inflates past 67108864 bytes from \d+ compressed \(over 100:1 above 67108864 bytes\)/);
+  });
   it('ERR_ZIP_BOMB: miCOMPRESSED inflating past the memory limit', async () => {
     const { deflateSync } = await import('node:zlib');
     const inner = matrix('z', [1024, 256], 7, Buffer.alloc(1024 * 1024), 7);

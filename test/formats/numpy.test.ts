@@ -94,6 +94,17 @@ describe('NumPy reader: bad input, one literal case per error', () => {
     expect(e.code).toBe('ERR_ZIP_BOMB');
     expect(e.message).toContain('over the limit');
   });
+  it('ERR_ZIP_BOMB: an honest entry of 80 MiB of zeros (about 1000:1) is refused before inflating', async () => {
+    const zeros = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (20971520,), }", new Uint8Array(80 * 1024 * 1024));
+    const e = await diffaiError(() => openBytes(makeZip([{ name: 'a.npy', data: zeros, deflate: true }]), 'bomb.npz'));
+    expect(e.code).toBe('ERR_ZIP_BOMB');
+    expect(e.message).toMatch(/declares 83886208 bytes from \d+ compressed \(over 100:1 above 67108864 bytes\): refused as a zip bomb/);
+  });
+  it('a highly compressed entry under 64 MiB is read (zero-initialised tensors compress about 1000:1)', async () => {
+    const zeros = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1048576,), }", new Uint8Array(4 * 1024 * 1024));
+    const m = await openBytes(makeZip([{ name: 'a.npy', data: zeros, deflate: true }]), 'zeros.npz');
+    expect(m.tensors[0]).toMatchObject({ name: 'a', count: 1048576 });
+  });
   it('ERR_ZIP: CRC mismatch of a deflated entry', async () => {
     const z = makeZip([{ name: 'a.npy', data: npy(good, f32(1, 2)), deflate: true }]);
     // flip the CRC in the central directory and the local header

@@ -17,7 +17,7 @@ import type { NativeMappedFile } from '../../native/AddonTypes.js';
 import { DTYPES, type DType } from '../dtype.js';
 import type { TensorDescriptor, TensorSource } from '../TensorDescriptor.js';
 import { byteSwapInPlace, fortranToC, shapeCount } from '../numpy/layout.js';
-import type { MemoryBudget } from '../numpy/memoryBudget.js';
+import { BOMB_FREE_BYTES, MAX_INFLATION_RATIO, maxInflatedSize, type MemoryBudget } from '../numpy/memoryBudget.js';
 import { MI, MI_DTYPES, MX, MX_DTYPES, MX_NAMES, decodeTag, type MatTag } from './matTags.js';
 
 /** Bytes that hold MAT data: the mapped file, or an inflated miCOMPRESSED element. */
@@ -188,13 +188,19 @@ export function parseMatV5(file: NativeMappedFile, path: string, budget: MemoryB
       matrix(r, tag.dataOffset, tag.dataOffset + tag.length, null, 0);
     } else if (tag.type === MI.COMPRESSED) {
       const remaining = budget.limit - budget.taken;
+      // miCOMPRESSED declares no inflated size: cap the output by the budget and by the ratio rule.
+      const ratioCap = maxInflatedSize(tag.length);
       let inflated: Buffer;
       try {
-        inflated = inflateSync(r.read(tag.dataOffset, tag.length), { maxOutputLength: Math.max(1, Math.min(remaining, bufferConstants.MAX_LENGTH)) });
+        inflated = inflateSync(r.read(tag.dataOffset, tag.length), { maxOutputLength: Math.max(1, Math.min(remaining, ratioCap, bufferConstants.MAX_LENGTH)) });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
-          throw new DiffaiError('ERR_ZIP_BOMB', `${path}: miCOMPRESSED element at byte ${offset} inflates past the memory limit (${remaining} bytes left of ReadOptions.maxInflatedBytes)`, { file: path, cause: e });
+          const why =
+            ratioCap < remaining
+              ? `inflates past ${ratioCap} bytes from ${tag.length} compressed (over ${MAX_INFLATION_RATIO}:1 above ${BOMB_FREE_BYTES} bytes): refused as a zip bomb`
+              : `inflates past the memory limit (${remaining} bytes left of ReadOptions.maxInflatedBytes)`;
+          throw new DiffaiError('ERR_ZIP_BOMB', `${path}: miCOMPRESSED element at byte ${offset} ${why}`, { file: path, cause: e });
         }
         throw fail(`miCOMPRESSED element at byte ${offset}: corrupt zlib data (${(e as Error).message})`);
       }

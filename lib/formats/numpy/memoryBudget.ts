@@ -11,6 +11,27 @@ import { DiffaiError, type ErrorCode } from '../../errors.js';
 export const DEFAULT_MAX_INFLATED_BYTES = 4 * 1024 ** 3;
 
 /**
+ * Compressed data may inflate to at most this many bytes without a ratio check: zero-filled tensors
+ * legitimately compress about 1000:1, and up to this size holding them is cheap.
+ */
+export const BOMB_FREE_BYTES = 64 * 1024 ** 2;
+
+/**
+ * Above {@link BOMB_FREE_BYTES}, an inflation ratio over this is refused as a zip bomb. Trained
+ * weights compress about 1.1:1 with deflate, pruned ones a few to one; 100:1 over 64 MiB is an
+ * archive built to exhaust memory, and inflating it would cost gigabytes before any size check.
+ */
+export const MAX_INFLATION_RATIO = 100;
+
+/**
+ * The most bytes `compressedBytes` of deflate data may inflate to: the larger of
+ * {@link BOMB_FREE_BYTES} and {@link MAX_INFLATION_RATIO} x the compressed size.
+ */
+export function maxInflatedSize(compressedBytes: number): number {
+  return Math.max(BOMB_FREE_BYTES, compressedBytes * MAX_INFLATION_RATIO);
+}
+
+/**
  * Tracks in-memory bytes taken by one open model against a limit.
  */
 export class MemoryBudget {

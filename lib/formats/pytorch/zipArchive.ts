@@ -11,7 +11,7 @@ import { crc32, inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import { DiffaiError, isDiffaiError } from '../../errors.js';
 import type { NativeMappedFile } from '../../native/AddonTypes.js';
-import type { MemoryBudget } from '../numpy/memoryBudget.js';
+import { BOMB_FREE_BYTES, MAX_INFLATION_RATIO, maxInflatedSize, type MemoryBudget } from '../numpy/memoryBudget.js';
 
 /** Most entries an archive may declare (a central directory is walked entry by entry). */
 const MAX_ENTRIES = 1_000_000;
@@ -152,11 +152,19 @@ export function readEntry(file: NativeMappedFile, entry: ZipEntry, path: string,
 
 /**
  * Inflates a deflated entry into memory. The output is limited to the declared uncompressed size, which
- * is first charged to `budget`, so neither a lying header nor a zip bomb can allocate without bound.
+ * is first charged to `budget`, so neither a lying header nor a zip bomb can allocate without bound; an
+ * entry declaring more than {@link maxInflatedSize} of its compressed size is refused before inflating.
  *
  * @throws DiffaiError `ERR_ZIP_BOMB`, `ERR_ZIP` (see {@link readEntry}).
  */
 export function inflateEntry(file: NativeMappedFile, entry: ZipEntry, path: string, budget: MemoryBudget): Uint8Array {
+  if (entry.uncompressedSize > maxInflatedSize(entry.compressedSize)) {
+    throw new DiffaiError(
+      'ERR_ZIP_BOMB',
+      `${path}: zip entry ${entry.name} declares ${entry.uncompressedSize} bytes from ${entry.compressedSize} compressed (over ${MAX_INFLATION_RATIO}:1 above ${BOMB_FREE_BYTES} bytes): refused as a zip bomb`,
+      { file: path },
+    );
+  }
   budget.take(entry.uncompressedSize, `zip entry ${entry.name} (declared uncompressed size)`, 'ERR_ZIP_BOMB');
   const chunks: Buffer[] = [];
   for (let off = 0; off < entry.compressedSize; off += MAX_COPY) {

@@ -59,8 +59,24 @@ export function findShardLayout(dir: string): { index: string } | { shards: stri
     return null;
   }
   const weights = files.filter((f) => /\.safetensors$/.test(f));
-  if (weights.length === 1 && !files.some((f) => /\.(pt|pth|bin|ckpt|gguf|onnx|npz|npy|mat)$/.test(f))) return { shards: [join(dir, weights[0])] };
+  if (weights.length === 1 && !files.some((f) => /\.(pt|pth|bin|ckpt|gguf|onnx|npz|npy|mat)$/.test(f)) && !hasSubdirectory(dir, files)) {
+    return { shards: [join(dir, weights[0])] };
+  }
   return null;
+}
+
+/**
+ * True when the directory has a subdirectory: then a lone weights file is not the whole story (a
+ * `ckpt/` or `checkpoints/` folder beside it), and the directory is compared file by file instead.
+ */
+function hasSubdirectory(dir: string, files: readonly string[]): boolean {
+  return files.some((f) => {
+    try {
+      return statSync(join(dir, f)).isDirectory();
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**
