@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { DiffaiError } from '../errors.js';
+import { assertRegularFile } from './assertRegularFile.js';
 import type { ReadOptions } from './ModelReader.js';
 import { READERS } from './readers.js';
 import type { ModelFile } from './TensorDescriptor.js';
@@ -34,12 +35,13 @@ export async function openModel(path: string, options: ReadOptions = {}): Promis
   let head: Uint8Array;
   try {
     isDirectory = statSync(path).isDirectory();
+  } catch {
+    isDirectory = false;
+  }
+  if (!isDirectory) assertRegularFile(path);
+  try {
     head = isDirectory ? new Uint8Array(0) : readHead(path);
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new DiffaiError('ERR_FILE_NOT_FOUND', `${path}: no such file or directory`, { file: path, cause });
-    }
     throw new DiffaiError('ERR_FILE_IO', `${path}: cannot read (${(cause as Error).message})`, { file: path, cause });
   }
   const reader = READERS.find((r) => r.detect(path, head, isDirectory));

@@ -162,6 +162,12 @@ describe('PyTorch reader: malicious pickles are refused and nothing runs', () =>
 
 describe('PyTorch reader: bad input, one literal case per error', () => {
   const openBytes = (bytes: Uint8Array) => openPytorch('bad.pt', {}, memMapper(bytes));
+  it.each([300, 100_000])('ERR_PICKLE: lists nested %i deep (no stack overflow)', async (n) => {
+    const deep = pickleBytes('\x80\x02]', '(]'.repeat(n), 'e'.repeat(n), '.');
+    const e = await diffaiError(() => openBytes(makeZip([{ name: 'archive/data.pkl', data: deep }])));
+    expect(e.code).toBe('ERR_PICKLE');
+    expect(e.message).toBe('bad.pt: containers nested deeper than 256 levels; not a checkpoint diffai reads');
+  });
   const storage = new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer);
 
   it('reads a hand-made archive (the literal builders are right)', async () => {

@@ -32,6 +32,15 @@ describe('parseSafetensorsHeader (validation order of huggingface/safetensors te
     ]);
   });
 
+  it('does not mistake equal keys inside different entries or inside strings for duplicates', () => {
+    const h = parseSafetensorsHeader(
+      enc('{"__metadata__": {"dtype": "x", "a": "\\"a\\": 1"}, "a": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}, "b": {"dtype": "U8", "shape": [1], "data_offsets": [1, 2]}}'),
+      2,
+      'f',
+    );
+    expect(h.entries.map((e) => e.name)).toEqual(['a', 'b']);
+  });
+
   it('accepts entries listed out of offset order (the reference sorts by offsets)', () => {
     const h = parseSafetensorsHeader(
       enc({ b: { dtype: 'U8', shape: [2], data_offsets: [2, 4] }, a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] } }),
@@ -45,12 +54,20 @@ describe('parseSafetensorsHeader (validation order of huggingface/safetensors te
     ['invalid UTF-8', new Uint8Array([0x7b, 0xff, 0x7d]), 0, /ERR_SAFETENSORS_INVALID_HEADER: f: .*not valid UTF-8/],
     ['not JSON', enc('{"a": '), 0, /ERR_SAFETENSORS_INVALID_HEADER: f: .*not valid JSON/],
     ['not an object', enc('[1, 2]'), 0, /ERR_SAFETENSORS_INVALID_HEADER: .*not a JSON object/],
+    [
+      'two entries with one name',
+      enc('{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "b": {"dtype": "U8", "shape": [0], "data_offsets": [4, 4]}, "a" : {"dtype": "I32", "shape": [1], "data_offsets": [0, 4]}}'),
+      4,
+      /ERR_SAFETENSORS_INVALID_HEADER: f: safetensors header has two entries named 'a'/,
+    ],
+    ['two escaped-equal names', enc('{"\\u0061": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}, "a": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}}'), 0, /two entries named 'a'/],
     ['metadata not strings', enc({ __metadata__: { epoch: 3 } }), 0, /ERR_SAFETENSORS_METADATA: .*__metadata__\.epoch must be a string/],
     ['unknown dtype', enc({ w: { dtype: 'F12', shape: [1], data_offsets: [0, 2] } }), 2, /ERR_SAFETENSORS_INVALID_DTYPE: .*'w' has unknown dtype "F12"/],
     ['negative dimension', enc({ w: { dtype: 'U8', shape: [-1], data_offsets: [0, 0] } }), 0, /ERR_SAFETENSORS_INVALID_SHAPE: .*'w' has an invalid dimension -1/],
     ['fractional dimension', enc({ w: { dtype: 'U8', shape: [1.5], data_offsets: [0, 0] } }), 0, /ERR_SAFETENSORS_INVALID_SHAPE/],
     ['shape overflow', enc({ w: { dtype: 'U8', shape: [2 ** 30, 2 ** 30, 2 ** 30], data_offsets: [0, 0] } }), 0, /ERR_SAFETENSORS_INVALID_SHAPE: .*overflows/],
-    ['missing offsets', enc({ w: { dtype: 'U8', shape: [1] } }), 1, /ERR_SAFETENSORS_INVALID_HEADER: .*invalid data_offsets/],
+    ['missing offsets', enc({ w: { dtype: 'U8', shape: [1] } }), 1, /ERR_SAFETENSORS_INVALID_HEADER: f: tensor 'w' has no data_offsets$/],
+    ['a dimension beyond 2^53', enc('{"w": {"dtype": "U8", "shape": [4611686018427387904], "data_offsets": [0, 0]}}'), 0, /'w' has an invalid dimension beyond 2\^53/],
     [
       'gap between tensors',
       enc({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, b: { dtype: 'U8', shape: [2], data_offsets: [3, 5] } }),

@@ -5,9 +5,14 @@
  * @module
  */
 import type { NativeMappedFile } from '../../native/AddonTypes.js';
+import { assertRegularFile } from '../assertRegularFile.js';
 
-/** Maps a file through the native addon (`new addon().MappedFile(path)`). @throws the addon's errors. */
+/**
+ * Maps a file through the native addon (`new addon().MappedFile(path)`).
+ * @throws DiffaiError `ERR_FILE_IO` for anything but a regular file (a FIFO would block), or the addon's errors.
+ */
 export async function mapFile(path: string): Promise<NativeMappedFile> {
+  assertRegularFile(path);
   const { addon } = await import('../../native/loadAddon.js');
   return new (addon().MappedFile)(path);
 }

@@ -38,6 +38,9 @@ function keyString(k: unknown): string {
   return k === null ? 'None' : String(k);
 }
 
+/** Deepest container nesting walked: real checkpoints nest a handful of levels; this bounds recursion. */
+const MAX_NESTING = 256;
+
 function isOptimizerState(v: PyValue): v is PyDict {
   return v instanceof PyDict && v.map.has('state') && v.map.has('param_groups');
 }
@@ -54,7 +57,10 @@ export function describeCheckpoint(root: PyValue, resolve: (storage: StorageRef)
   const optimizers: { path: string; value: PyDict }[] = [];
   const schedulers: { path: string; value: PyValue }[] = [];
 
-  const visit = (v: PyValue, name: string, role: string | undefined, key: string): void => {
+  const visit = (v: PyValue, name: string, role: string | undefined, key: string, depth = 0): void => {
+    if (depth > MAX_NESTING) {
+      throw new DiffaiError('ERR_PICKLE', `${path}: containers nested deeper than ${MAX_NESTING} levels; not a checkpoint diffai reads`, { file: path });
+    }
     if (v instanceof TensorRef || v instanceof NumpyArray) {
       leaves.push({ name: name === '' ? 'tensor' : name, value: v, role });
       return;
@@ -73,15 +79,15 @@ export function describeCheckpoint(root: PyValue, resolve: (storage: StorageRef)
         const full = join(ks);
         if (full.endsWith('._packed_params._packed_params') && child instanceof PyTuple && child.items[0] instanceof TensorRef && child.items[0].quant) {
           const prefix = full.slice(0, -'._packed_params._packed_params'.length);
-          visit(child.items[0], `${prefix}.weight`, role, 'weight');
-          if (child.items[1] instanceof TensorRef) visit(child.items[1], `${prefix}.bias`, role, 'bias');
+          visit(child.items[0], `${prefix}.weight`, role, 'weight', depth + 1);
+          if (child.items[1] instanceof TensorRef) visit(child.items[1], `${prefix}.bias`, role, 'bias', depth + 1);
           continue;
         }
-        visit(child, full, role, ks);
+        visit(child, full, role, ks, depth + 1);
       }
     } else if (Array.isArray(v) || v instanceof PyTuple || v instanceof PySet) {
       const items = Array.isArray(v) ? v : v.items;
-      items.forEach((child, i) => visit(child, join(String(i)), role, String(i)));
+      items.forEach((child, i) => visit(child, join(String(i)), role, String(i), depth + 1));
     }
   };
   visit(root, '', undefined, '');

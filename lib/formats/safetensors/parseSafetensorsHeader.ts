@@ -70,6 +70,11 @@ export function parseSafetensorsHeader(header: Uint8Array, dataLength: number, f
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     fail('ERR_SAFETENSORS_INVALID_HEADER', 'safetensors header is not a JSON object');
   }
+  const duplicate = firstDuplicateTopLevelKey(text);
+  if (duplicate !== null) {
+    // JSON.parse keeps the last of two equal keys; two entries for one name are ambiguous, so refuse.
+    fail('ERR_SAFETENSORS_INVALID_HEADER', `safetensors header has two entries named '${duplicate}'`);
+  }
 
   let metadata: Record<string, string> | null = null;
   const entries: SafetensorsEntry[] = [];
@@ -133,7 +138,7 @@ function parseEntry(name: string, raw: unknown, fail: (code: 'ERR_SAFETENSORS_IN
   let count = 1;
   for (const d of shape as unknown[]) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      fail('ERR_SAFETENSORS_INVALID_SHAPE', `tensor '${name}' has an invalid dimension ${JSON.stringify(d)}`);
+      fail('ERR_SAFETENSORS_INVALID_SHAPE', `tensor '${name}' has an invalid dimension ${typeof d === 'number' && Math.abs(d) > Number.MAX_SAFE_INTEGER ? 'beyond 2^53' : JSON.stringify(d)}`);
     }
     count *= d as number;
     if (!Number.isSafeInteger(count)) fail('ERR_SAFETENSORS_INVALID_SHAPE', `tensor '${name}' shape [${(shape as number[]).join(', ')}] overflows`);
@@ -143,8 +148,42 @@ function parseEntry(name: string, raw: unknown, fail: (code: 'ERR_SAFETENSORS_IN
     offsets.length !== 2 ||
     !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)
   ) {
-    fail('ERR_SAFETENSORS_INVALID_HEADER', `tensor '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`);
+    fail(
+      'ERR_SAFETENSORS_INVALID_HEADER',
+      offsets === undefined ? `tensor '${name}' has no data_offsets` : `tensor '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`,
+    );
   }
   const [begin, end] = offsets as number[];
   return { name, dtype: dtype as DType, shape: shape as number[], count, begin, end };
+}
+
+/**
+ * The first key that occurs twice at the top level of a JSON object text (already known to be valid
+ * JSON), or null. A single pass that tracks nesting depth and string literals.
+ */
+function firstDuplicateTopLevelKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \\ */) i++;
+        else if (d === 0x22) break;
+      }
+      if (depth === 1) {
+        let j = i + 1;
+        while (j < text.length && /\s/.test(text[j])) j++;
+        if (text[j] === ':') {
+          const key = JSON.parse(text.slice(start, i + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return null;
 }

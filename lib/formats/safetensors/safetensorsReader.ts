@@ -5,6 +5,7 @@
  * @module
  */
 import { addon } from '../../native/loadAddon.js';
+import { assertRegularFile } from '../assertRegularFile.js';
 import type { ModelReader } from '../ModelReader.js';
 import type { ModelFile, TensorDescriptor } from '../TensorDescriptor.js';
 import { parseSafetensorsHeader } from './parseSafetensorsHeader.js';
@@ -26,6 +27,7 @@ function looksLikeSafetensors(head: Uint8Array): boolean {
  *   `ERR_FILE_NOT_FOUND` / `ERR_FILE_IO`.
  */
 export async function openSafetensors(path: string): Promise<ModelFile> {
+  assertRegularFile(path);
   const file = new (addon().MappedFile)(path);
   try {
     const { header, dataOffset } = file.safetensorsHeader();
