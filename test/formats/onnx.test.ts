@@ -54,6 +54,8 @@ describe('ONNX reader: bad input, one literal case per error', () => {
     ['truncated', model([2], Buffer.alloc(8)).subarray(0, 12), 'runs past the end'],
     ['raw_data shorter than the shape (lying dims)', model([100], Buffer.alloc(8)), 'needs 400'],
     ['group wire type', new Uint8Array([0x0b, 0x0c]), 'malformed protobuf'],
+    // graph (field 7) with a length varint of 2^62 and no payload: a 32-bit read would see length 0
+    ['a 64-bit length past the end', new Uint8Array([...vfield(1, 8), 0x3a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40]), 'length 4611686018427387904 runs past the end'],
   ])('ERR_ONNX: %s', async (_label, bytes, message) => {
     const e = await diffaiError(() => openBytes(bytes as Uint8Array));
     expect(e.code).toBe('ERR_ONNX');

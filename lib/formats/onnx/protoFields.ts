@@ -57,7 +57,10 @@ export function* protoFields(file: ProtoSource, start: number, end: number, fail
           consumed = r.pos + 4;
           break;
         case 2: {
-          const len = r.uint32();
+          // Lengths are 64-bit varints: uint32() would silently truncate 2^62 to 0.
+          const big = BigInt((r.uint64() as unknown as { toString(): string }).toString());
+          if (big > BigInt(end - pos)) throw new Error(`length ${big} runs past the end of its message (${end})`);
+          const len = Number(big);
           field = { field: fieldNo, wireType: 2, start: pos + r.pos, end: pos + r.pos + len };
           consumed = r.pos + len;
           break;
