@@ -35,7 +35,9 @@ function sameShape(x: readonly number[], y: readonly number[]): boolean {
  * A MATLAB file cannot hold every name or rank: when one side is MATLAB, a tensor left unmatched by
  * name is matched through the exporters' variable-name rule (`fc1.weight` is stored as `fc1_weight`)
  * and shown under the other side's name, and shapes that differ only by dimensions of size 1
- * (`[1, 32]` and `[32]`) count as equal.
+ * (`[1, 32]` and `[32]`) count as equal. Otherwise a state dict nested under a prefix on one side
+ * (`model.`, `module.`) is aligned with the other ({@link alignPrefixes}), and two single-tensor inputs
+ * are compared with each other. A tensor matched under another name is shown under A's name.
  */
 export function matchTensors(a: ModelFile, b: ModelFile, keep: (name: string) => boolean): TensorMatch[] {
   const matlab = (a.format === 'matlab') !== (b.format === 'matlab');
@@ -45,6 +47,8 @@ export function matchTensors(a: ModelFile, b: ModelFile, keep: (name: string) =>
     if (keep(t.name) && !bIndex.has(t.name)) bIndex.set(t.name, i);
   });
   if (matlab) addMatlabNames(a, b, bIndex);
+  else alignPrefixes(a, b, bIndex, keep);
+  pairLoneTensors(a, b, bIndex, keep);
   const out: TensorMatch[] = [];
   const seenA = new Set<string>();
   const usedB = new Set<number>();
@@ -71,6 +75,64 @@ export function matchTensors(a: ModelFile, b: ModelFile, keep: (name: string) =>
   });
   if (!a.orderIsDepth) out.sort((x, y) => naturalCompare(x.name, y.name));
   return out;
+}
+
+/**
+ * When one side nests the state dict under a prefix (`model.` in a full checkpoint, `module.` from
+ * DataParallel, `state_dict.`, `model_state_dict.`), lets A's names find B's tensors with that prefix
+ * added or removed. Used only when fewer than half of the tensors match by exact name and the prefix
+ * makes at least half of them match.
+ */
+function alignPrefixes(a: ModelFile, b: ModelFile, bIndex: Map<string, number>, keep: (name: string) => boolean): void {
+  const aNames = a.tensors.map((t) => t.name).filter(keep);
+  const bNames = [...bIndex.keys()];
+  const smaller = Math.min(aNames.length, bNames.length);
+  const exact = aNames.filter((n) => bIndex.has(n)).length;
+  if (smaller === 0 || exact >= smaller / 2) return;
+  const prefixes = (names: string[]) => {
+    const out = new Set<string>();
+    for (const n of names) {
+      const parts = n.split('.');
+      if (parts.length > 1) out.add(parts[0] + '.');
+      if (parts.length > 2) out.add(parts[0] + '.' + parts[1] + '.');
+    }
+    return out;
+  };
+  let best: { prefix: string; side: 'a' | 'b'; matches: number } | null = null;
+  for (const p of prefixes(bNames)) {
+    const m = aNames.filter((n) => bIndex.has(p + n)).length;
+    if (m > (best?.matches ?? exact)) best = { prefix: p, side: 'b', matches: m };
+  }
+  const aSet = new Set(aNames);
+  for (const p of prefixes(aNames)) {
+    const m = bNames.filter((n) => aSet.has(p + n)).length;
+    if (m > (best?.matches ?? exact)) best = { prefix: p, side: 'a', matches: m };
+  }
+  if (!best || best.matches < smaller / 2) return;
+  if (best.side === 'b') {
+    for (const n of aNames) {
+      const ib = bIndex.get(best.prefix + n);
+      if (!bIndex.has(n) && ib !== undefined) bIndex.set(n, ib);
+    }
+  } else {
+    for (const n of aNames) {
+      if (!n.startsWith(best.prefix)) continue;
+      const ib = bIndex.get(n.slice(best.prefix.length));
+      if (!bIndex.has(n) && ib !== undefined) bIndex.set(n, ib);
+    }
+  }
+}
+
+/**
+ * Two inputs holding one tensor each (two `.npy` files, named after their files) are compared with each
+ * other whatever their names.
+ */
+function pairLoneTensors(a: ModelFile, b: ModelFile, bIndex: Map<string, number>, keep: (name: string) => boolean): void {
+  const aKept = a.tensors.filter((t) => keep(t.name));
+  const bKept = b.tensors.filter((t) => keep(t.name));
+  if (aKept.length === 1 && bKept.length === 1 && !bIndex.has(aKept[0].name)) {
+    bIndex.set(aKept[0].name, b.tensors.indexOf(bKept[0]));
+  }
 }
 
 /**
