@@ -25,7 +25,7 @@ function readHead(path: string): Uint8Array {
 
 /**
  * Opens a model lazily: tensor names, dtypes, shapes and byte ranges, and the file's metadata. No tensor
- * data is read. The format is chosen from the file extension and its first bytes.
+ * data is read. The format is chosen from the file's first bytes (its signature), else its extension.
  *
  * @param path - a model file, or a directory / index file for formats that have them.
  * @throws DiffaiError `ERR_FILE_NOT_FOUND`, `ERR_FILE_IO`, `ERR_UNKNOWN_FORMAT`, or a format's own code.
@@ -44,7 +44,9 @@ export async function openModel(path: string, options: ReadOptions = {}): Promis
   } catch (cause) {
     throw new DiffaiError('ERR_FILE_IO', `${path}: cannot read (${(cause as Error).message})`, { file: path, cause });
   }
-  const reader = READERS.find((r) => r.detect(path, head, isDirectory));
+  // The content decides first (a `.pt` renamed to `.safetensors` is still read as PyTorch); the
+  // extension only for content without a signature (ONNX, or a file too short to tell).
+  const reader = (!isDirectory && READERS.find((r) => r.detect('', head, false))) || READERS.find((r) => r.detect(path, head, isDirectory));
   if (!reader) {
     const known = [...new Set(READERS.map((r) => r.format))].join(', ');
     throw new DiffaiError(

@@ -4,6 +4,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { model, REPO_ROOT } from '../helpers/paths.js';
 import { runCli } from '../helpers/runCli.js';
@@ -119,5 +120,44 @@ describe('cross-format through the CLI', () => {
       expect(t.diff.rel_l2).toBeGreaterThan(1e-4);
       expect(t.diff.rel_l2).toBeLessThan(2e-2);
     }
+  });
+});
+
+describe('diffai reads what a file is, not what it is called', () => {
+  it.each([
+    ['trained/mlp_ep4.pt', 'x.safetensors', 'trained/mlp_ep4.safetensors'],
+    ['gguf/gpt_step600.f32.gguf', 'g.safetensors', 'trained/gpt_step600.safetensors'],
+    ['trained/numpy/mlp_ep4.npz', 'n.pt', 'trained/mlp_ep4.safetensors'],
+  ])('%s renamed to %s compares equal to %s', (src, renamed, twin) => {
+    const t = mkdtempSync(join(tmpdir(), 'diffai-renamed-'));
+    copyFileSync(model(src), join(t, renamed));
+    const r = runCli([model(twin), join(t, renamed)]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('inputs that are not regular files', () => {
+  it('refuses a FIFO at once instead of blocking on it', () => {
+    const t = mkdtempSync(join(tmpdir(), 'diffai-fifo-'));
+    const fifo = join(t, 'model.safetensors');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const r = runCli([join(EXAMPLES, 'mlp_ep4.safetensors'), fifo]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`ERR_FILE_IO: ${fifo}: a FIFO, not a regular file; diffai reads model files\n`);
+    expect(runCli(['--scan', fifo]).code).toBe(2);
+  });
+
+  it('compares a directory holding one weights file and a subfolder file by file', () => {
+    const t = mkdtempSync(join(tmpdir(), 'diffai-subdir-'));
+    for (const d of ['a/ckpt', 'b/ckpt']) mkdirSync(join(t, d), { recursive: true });
+    copyFileSync(join(EXAMPLES, 'mlp_ep4.safetensors'), join(t, 'a/model.safetensors'));
+    copyFileSync(join(EXAMPLES, 'mlp_ep4.safetensors'), join(t, 'b/model.safetensors'));
+    copyFileSync(join(EXAMPLES, 'mlp_ep1.safetensors'), join(t, 'a/ckpt/step1.safetensors'));
+    copyFileSync(join(EXAMPLES, 'mlp_ep2.safetensors'), join(t, 'b/ckpt/step1.safetensors'));
+    const r = runCli([join(t, 'a'), join(t, 'b'), '--brief']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('== ckpt/step1.safetensors\nsummary: changed=6');
+    expect(r.stdout).toContain('directory summary: compared=2, differing=1');
   });
 });

@@ -107,13 +107,21 @@ export async function openNumpy(path: string, options: ReadOptions = {}, mapFile
   }
 }
 
+/** True for a zip whose first local header (within `head`) names a `.npy` entry: an npz by content. */
+function firstEntryIsNpy(head: Uint8Array): boolean {
+  if (head.length < 34 || head[0] !== 0x50 || head[1] !== 0x4b || head[2] !== 3 || head[3] !== 4) return false;
+  const n = head[26] | (head[27] << 8);
+  if (30 + n > head.length) return false;
+  return new TextDecoder('latin1').decode(head.subarray(30, 30 + n)).endsWith('.npy');
+}
+
 /** The NumPy {@link ModelReader} (`.npy`, `.npz`). */
 export const numpyReader: ModelReader = {
   format: 'numpy',
   detect(path, head, isDirectory) {
     if (isDirectory) return false;
     const lower = path.toLowerCase();
-    return lower.endsWith('.npy') || lower.endsWith('.npz') || looksLikeNpy(head);
+    return lower.endsWith('.npy') || lower.endsWith('.npz') || looksLikeNpy(head) || firstEntryIsNpy(head);
   },
   open: (path, options) => openNumpy(path, options),
 };
