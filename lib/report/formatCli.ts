@@ -7,6 +7,7 @@ import { createColors } from 'picocolors';
 import type { AnalysisLevel } from '../analyses/Analysis.js';
 import { isTiedAlias } from '../diff/diffModels.js';
 import type { DiffRun, DiffSummary, ModelDiff, TensorDiff } from '../diff/ModelDiff.js';
+import { escapeControl } from './escapeControl.js';
 import { formatNumber as n, formatShape } from './formatNumber.js';
 import type { FormatOptions, Report } from './Report.js';
 
@@ -14,6 +15,10 @@ type Colors = ReturnType<typeof createColors>;
 
 /** One CLI line of a tensor, e.g. `~ fc1.weight: mean=-0.0002->-0.0001, ...`; null for hidden ones. */
 export function tensorLine(t: TensorDiff, verbose: boolean, c: Colors = createColors(false)): string | null {
+  return rawTensorLine({ ...t, name: escapeControl(t.name) }, verbose, c);
+}
+
+function rawTensorLine(t: TensorDiff, verbose: boolean, c: Colors): string | null {
   const [sa, sb] = t.shape;
   const [da, db] = t.dtype;
   const params = (t.stats.a ?? t.stats.b)?.count;
@@ -22,7 +27,7 @@ export function tensorLine(t: TensorDiff, verbose: boolean, c: Colors = createCo
     case 'removed': {
       const side = t.status === 'added' ? 1 : 0;
       if (isTiedAlias(t)) {
-        return c.dim(`= ${t.name}: tied alias of ${t.aliasOf![side]} (${t.status === 'added' ? 'only in B' : 'only in A'}; not a difference)`);
+        return c.dim(`= ${t.name}: tied alias of ${escapeControl(t.aliasOf![side] ?? '')} (${t.status === 'added' ? 'only in B' : 'only in A'}; not a difference)`);
       }
       const sym = t.status === 'added' ? c.green('+') : c.red('-');
       return `${sym} ${t.name}: shape=${formatShape(t.shape[side])}, dtype=${t.dtype[side]}, params=${params}`;
@@ -89,8 +94,8 @@ export function formatCli(report: Report, options: FormatOptions = {}): string {
   const { run } = report;
   const out: string[] = [];
   if (run.inputs.length > 2) {
-    for (const p of run.pairs) out.push(c.bold(`pair ${p.from + 1}->${p.to + 1}: `) + `${pairTitle(run, p)}: ${summaryLine(p.summary)}`);
-    out.push(c.bold(`overall: ${pairTitle(run, run.overall)}`));
+    for (const p of run.pairs) out.push(c.bold(`pair ${p.from + 1}->${p.to + 1}: `) + `${escapeControl(pairTitle(run, p))}: ${summaryLine(p.summary)}`);
+    out.push(c.bold(`overall: ${escapeControl(pairTitle(run, run.overall))}`));
   }
   if (!options.brief) {
     let tensors = run.overall.tensors;
@@ -104,7 +109,8 @@ export function formatCli(report: Report, options: FormatOptions = {}): string {
     }
   }
   for (const a of report.analyses) {
-    for (const line of a.lines) out.push(levelPrefix(a.result.level, c) + line);
+    // Analysis lines quote tensor names from the files: escape them too.
+    for (const line of a.lines) out.push(levelPrefix(a.result.level, c) + escapeControl(line));
   }
   out.push(c.bold('summary: ') + summaryLine(run.overall.summary));
   return out.join('\n') + '\n';

@@ -5,6 +5,7 @@
  */
 import { createColors } from 'picocolors';
 import type { DirectoryReport } from '../compareDirectories.js';
+import { escapeControl } from './escapeControl.js';
 import { formatCli } from './formatCli.js';
 import { jsonReplacer } from './formatJson.js';
 import type { FormatOptions } from './Report.js';
@@ -40,11 +41,11 @@ export function formatDirectoryCli(d: DirectoryReport, options: FormatOptions = 
   const c = createColors(options.color ?? false);
   const out: string[] = [];
   for (const f of d.files) {
-    out.push(c.bold(`== ${f.relative}`));
+    out.push(c.bold(`== ${escapeControl(f.relative)}`));
     out.push(formatCli(f.report, options).trimEnd());
   }
-  for (const rel of d.onlyA) out.push(`${c.red('-')} file ${rel}: only in ${d.a}`);
-  for (const rel of d.onlyB) out.push(`${c.green('+')} file ${rel}: only in ${d.b}`);
+  for (const rel of d.onlyA) out.push(`${c.red('-')} file ${escapeControl(rel)}: only in ${escapeControl(d.a)}`);
+  for (const rel of d.onlyB) out.push(`${c.green('+')} file ${escapeControl(rel)}: only in ${escapeControl(d.b)}`);
   const doc = directoryDocument(d).summary as Record<string, number>;
   out.push(
     c.bold('directory summary: ') +

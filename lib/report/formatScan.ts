@@ -6,6 +6,7 @@
 import { createColors } from 'picocolors';
 import { stringify } from 'yaml';
 import type { ScanResult } from '../formats/pytorch/scanFile.js';
+import { escapeControl } from './escapeControl.js';
 import { jsonReplacer } from './formatJson.js';
 import { SCHEMA } from './toDocument.js';
 
@@ -16,14 +17,14 @@ export function formatScanCli(results: readonly ScanResult[], color = false): st
   for (const r of results) {
     if (r.safe) {
       const what = r.kind === 'none' ? 'no pickle' : `${r.pickles.length} pickle${r.pickles.length === 1 ? '' : 's'}`;
-      out.push(`scan: ${r.path}: safe (${what})`);
+      out.push(escapeControl(`scan: ${r.path}: safe (${what})`));
       continue;
     }
     for (const f of r.findings) {
       const prefix = f.severity === 'dangerous' ? c.bold(c.red('[CRITICAL] ')) : c.yellow('[WARNING] ');
-      out.push(`${prefix}scan: ${r.path}: ${f.severity} global ${f.global} in ${f.where} (${f.opcode} at byte ${f.offset})`);
+      out.push(prefix + escapeControl(`scan: ${r.path}: ${f.severity} global ${f.global} in ${f.where} (${f.opcode} at byte ${f.offset})`));
     }
-    for (const e of r.errors) out.push(`${c.yellow('[WARNING] ')}scan: ${r.path}: malformed pickle ${e.where}: ${e.message}`);
+    for (const e of r.errors) out.push(c.yellow('[WARNING] ') + escapeControl(`scan: ${r.path}: malformed pickle ${e.where}: ${e.message}`));
   }
   return out.join('\n') + '\n';
 }

@@ -207,3 +207,17 @@ describe('diffai CLI: --help and --version', () => {
   });
 });
 
+
+describe('diffai CLI: names from files cannot forge output', () => {
+  it('escapes control characters in tensor names', () => {
+    const evil = 'x: unchanged\nsummary: changed=0, unchanged=1, added=0, removed=0, shape_changed=0, dtype_changed=0 (1 tensors)\x1b[8m';
+    const a = writeTemp('evil_a.safetensors', buildSafetensors({ [evil]: { dtype: 'F32', shape: [1], values: [1] } }));
+    const b = writeTemp('evil_b.safetensors', buildSafetensors({ [evil]: { dtype: 'F32', shape: [1], values: [2] } }));
+    const r = runCli([a, b, '--change-summary']);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('~ x: unchanged\\nsummary: changed=0, unchanged=1, added=0, removed=0, shape_changed=0, dtype_changed=0 (1 tensors)\\u{1b}[8m: mean=1->2, std=0->0, rel_l2=1, cos=1, max_abs=1');
+    expect(r.stdout).not.toContain('\x1b');
+    expect(lines.filter((l) => l.startsWith('summary:'))).toHaveLength(1);
+  });
+});
