@@ -10,7 +10,7 @@ import { formatCli } from './formatCli.js';
 import { jsonReplacer } from './formatJson.js';
 import type { FormatOptions } from './Report.js';
 import { hasDifferences, SCHEMA, toDocument } from './toDocument.js';
-import { stringify } from 'yaml';
+import { toYaml } from './toYaml.js';
 
 /** True when any file pair differs or a model file is present on one side only. */
 export function directoryHasDifferences(d: DirectoryReport): boolean {
@@ -61,5 +61,5 @@ export function formatDirectoryJson(d: DirectoryReport): string {
 
 /** YAML text of a directory comparison. */
 export function formatDirectoryYaml(d: DirectoryReport): string {
-  return stringify(directoryDocument(d), { lineWidth: 0, aliasDuplicateObjects: false });
+  return toYaml(directoryDocument(d));
 }

@@ -4,11 +4,11 @@
  * @module
  */
 import { createColors } from 'picocolors';
-import { stringify } from 'yaml';
 import type { ScanResult } from '../formats/pytorch/scanFile.js';
 import { escapeControl } from './escapeControl.js';
 import { jsonReplacer } from './formatJson.js';
 import { SCHEMA } from './toDocument.js';
+import { toYaml } from './toYaml.js';
 
 /** CLI lines: one per file when safe, one per finding or malformed pickle otherwise. */
 export function formatScanCli(results: readonly ScanResult[], color = false): string {
@@ -41,5 +41,5 @@ export function formatScanJson(results: readonly ScanResult[]): string {
 
 /** YAML text of a scan. */
 export function formatScanYaml(results: readonly ScanResult[]): string {
-  return stringify(scanDocument(results), { lineWidth: 0 });
+  return toYaml(scanDocument(results));
 }

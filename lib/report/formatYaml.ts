@@ -3,11 +3,11 @@
  *
  * @module
  */
-import { stringify } from 'yaml';
 import type { Report } from './Report.js';
 import { toDocument } from './toDocument.js';
+import { toYaml } from './toYaml.js';
 
 /** The report as a YAML document (schema `diffai/1`). */
 export function formatYaml(report: Report): string {
-  return stringify(toDocument(report), { lineWidth: 0, aliasDuplicateObjects: false });
+  return toYaml(toDocument(report));
 }
