@@ -6,6 +6,7 @@
  */
 import type { Analysis, AnalysisNeeds } from './analyses/Analysis.js';
 import { ANALYSIS_KEYS, flagOf, type AnalysisKey } from './analyses/catalog.js';
+import { inputOrderWarning } from './analyses/intervals.js';
 import { ANALYSES } from './analyses/registry.js';
 import type { Config } from './config/Config.js';
 import { DEFAULT_CONFIG } from './config/Config.js';
@@ -98,7 +99,11 @@ export async function compare(paths: readonly string[], options: CompareOptions 
       signal: options.signal,
     });
     const { outputs, ordering } = runAnalyses(analyses, run, config);
-    return ordering ? { run, analyses: outputs, ordering } : { run, analyses: outputs };
+    const report: Report = { run, analyses: outputs };
+    if (ordering) report.ordering = ordering;
+    const order = inputOrderWarning(run.inputs);
+    if (order) report.warnings = [order];
+    return report;
   } finally {
     for (const m of models) m.close();
   }

@@ -76,3 +76,24 @@ export function checkpointIntervals(inputs: readonly InputInfo[]): CheckpointInt
   const why = problems.length > 0 ? problems.join('; ') : 'no step or epoch metadata';
   return equal(`${why}: intervals are assumed equal`);
 }
+
+/**
+ * A warning when the inputs are not in training order by their own metadata: every input states a
+ * `step` (or `global_step`) or `epoch`, and the values do not increase in the order given (a shell glob
+ * sorts `ckpt_1000` before `ckpt_200`). Null when the order agrees or cannot be told.
+ */
+export function inputOrderWarning(inputs: readonly InputInfo[]): string | null {
+  if (inputs.length < 2) return null;
+  for (const unit of ['step', 'epoch'] as const) {
+    const pos = inputs.map((i) => positionOf(i.metadata, unit));
+    if (pos.some((x) => x === null)) continue;
+    const positions = pos as number[];
+    const bad = positions.findIndex((x, k) => k > 0 && !(x > positions[k - 1]));
+    if (bad <= 0) return null;
+    return (
+      `the inputs are not in training order by their ${unit} metadata (${positions.join(', ')}): ` +
+      `diffai reads them in the order given, oldest first, so A -> B and every trajectory analysis run backwards where ${unit}s decrease`
+    );
+  }
+  return null;
+}

@@ -24,6 +24,8 @@ export interface Report {
    * the default order.
    */
   ordering?: string[];
+  /** Things the user should know about the inputs (e.g. checkpoints not in training order). */
+  warnings?: string[];
 }
 
 /** Options of the formatters. */

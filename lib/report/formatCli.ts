@@ -93,6 +93,7 @@ export function formatCli(report: Report, options: FormatOptions = {}): string {
   const c = createColors(options.color ?? false);
   const { run } = report;
   const out: string[] = [];
+  for (const w of report.warnings ?? []) out.push(levelPrefix('WARNING', c) + escapeControl(`inputs: ${w}`));
   if (run.inputs.length > 2) {
     for (const p of run.pairs) out.push(c.bold(`pair ${p.from + 1}->${p.to + 1}: `) + `${escapeControl(pairTitle(run, p))}: ${summaryLine(p.summary)}`);
     out.push(c.bold(`overall: ${escapeControl(pairTitle(run, run.overall))}`));

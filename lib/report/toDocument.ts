@@ -60,6 +60,7 @@ export function toDocument(report: Report): Record<string, unknown> {
       tensors: orderTensors(p.tensors, report.ordering).map(tensorEntry),
     }));
   }
+  if (report.warnings?.length) doc.warnings = report.warnings;
   const analyses: Record<string, unknown> = {};
   for (const a of report.analyses) analyses[a.key] = a.result;
   doc.analyses = analyses;

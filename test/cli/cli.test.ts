@@ -221,3 +221,15 @@ describe('diffai CLI: names from files cannot forge output', () => {
     expect(lines.filter((l) => l.startsWith('summary:'))).toHaveLength(1);
   });
 });
+
+describe('diffai CLI: inputs out of training order', () => {
+  it('warns when step/epoch metadata decreases in the order given', () => {
+    const ex = (f: string) => join(REPO_ROOT, 'examples', f);
+    const r = runCli([ex('mlp_ep4.safetensors'), ex('mlp_ep2.safetensors'), ex('mlp_ep1.safetensors'), '--brief']);
+    expect(r.stdout.split('\n')[0]).toBe(
+      '[WARNING] inputs: the inputs are not in training order by their epoch metadata (4, 2, 1): diffai reads them in the order given, oldest first, so A -> B and every trajectory analysis run backwards where epochs decrease',
+    );
+    expect(JSON.parse(runCli([ex('mlp_ep2.safetensors'), ex('mlp_ep1.safetensors'), '-o', 'json']).stdout).warnings).toHaveLength(1);
+    expect(runCli([ex('mlp_ep1.safetensors'), ex('mlp_ep2.safetensors')]).stdout).not.toContain('[WARNING]');
+  });
+});
