@@ -79,7 +79,7 @@ export function checkpointIntervals(inputs: readonly InputInfo[]): CheckpointInt
 
 /**
  * A warning when the inputs are not in training order by their own metadata: every input states a
- * `step` (or `global_step`) or `epoch`, and the values do not increase in the order given (a shell glob
+ * `step` (or `global_step`) or `epoch`, and the values decrease somewhere in the order given (a shell glob
  * sorts `ckpt_1000` before `ckpt_200`). Null when the order agrees or cannot be told.
  */
 export function inputOrderWarning(inputs: readonly InputInfo[]): string | null {
@@ -88,7 +88,8 @@ export function inputOrderWarning(inputs: readonly InputInfo[]): string | null {
     const pos = inputs.map((i) => positionOf(i.metadata, unit));
     if (pos.some((x) => x === null)) continue;
     const positions = pos as number[];
-    const bad = positions.findIndex((x, k) => k > 0 && !(x > positions[k - 1]));
+    // Equal positions are not a reversal (two candidates from the same step, or a file against itself).
+    const bad = positions.findIndex((x, k) => k > 0 && x < positions[k - 1]);
     if (bad <= 0) return null;
     return (
       `the inputs are not in training order by their ${unit} metadata (${positions.join(', ')}): ` +
