@@ -70,7 +70,7 @@ export function parseSafetensorsHeader(header: Uint8Array, dataLength: number, f
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     fail('ERR_SAFETENSORS_INVALID_HEADER', 'safetensors header is not a JSON object');
   }
-  const duplicate = firstDuplicateTopLevelKey(text);
+  const duplicate = countTopLevelKeys(text) === Object.keys(json as object).length ? null : firstDuplicateTopLevelKey(text);
   if (duplicate !== null) {
     // JSON.parse keeps the last of two equal keys; two entries for one name are ambiguous, so refuse.
     fail('ERR_SAFETENSORS_INVALID_HEADER', `safetensors header has two entries named '${duplicate}'`);
@@ -155,6 +155,36 @@ function parseEntry(name: string, raw: unknown, fail: (code: 'ERR_SAFETENSORS_IN
   }
   const [begin, end] = offsets as number[];
   return { name, dtype: dtype as DType, shape: shape as number[], count, begin, end };
+}
+
+/**
+ * Number of keys at the top level of a JSON object text (already known to be valid JSON): a string
+ * at depth 1 that follows `{` or `,` is a key. Cheaper than decoding every key.
+ */
+function countTopLevelKeys(text: string): number {
+  let depth = 0;
+  let count = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      if (depth === 1 && expectKey) count++;
+      expectKey = false;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      expectKey = depth === 1;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    } else if (c === 0x2c /* , */ && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return count;
 }
 
 /**
