@@ -97,6 +97,27 @@ export interface RawTensorRef {
   count: number;
 }
 
+/** Float64 slots of one tensor side in a {@link RawPackedJobs} table: source index, offset, byteLength, dtype, count. */
+export const PACKED_REF_WIDTH = 5;
+
+/** Float64 slots of one pair job in a {@link RawPackedJobs} table: side A, side B, epsilon. */
+export const PACKED_PAIR_WIDTH = 2 * PACKED_REF_WIDTH + 1;
+
+/**
+ * Jobs of {@link RawAddon.stats} or {@link RawAddon.pair} packed into one Float64Array: the same fields
+ * as {@link RawTensorRef} (and {@link RawPairJob}), with the file or buffer given as an index into
+ * `sources`. Each source is validated and kept alive once per call, so a call over thousands of small
+ * tensors costs nanoseconds per job instead of several N-API property reads per field.
+ *
+ * Rows: stats, {@link PACKED_REF_WIDTH} values `[source, offset, byteLength, dtype, count]`; pair,
+ * {@link PACKED_PAIR_WIDTH} values `[...a, ...b, epsilon]`. The table length must be a whole number
+ * of rows; every value is checked as in the object form.
+ */
+export interface RawPackedJobs {
+  sources: (NativeMappedFile | Uint8Array)[];
+  table: Float64Array;
+}
+
 /** A pair job: two same-shape tensors, possibly of different dtypes. */
 export interface RawPairJob {
   a: RawTensorRef;
@@ -192,7 +213,7 @@ export interface NativeMappedFile {
 }
 
 /** The raw addon module. */
-export interface RawAddon {
+export interface RawAddon extends RawModelKernels {
   /** Registers the JS error class the addon constructs its errors from: `new Cls(code, message, {file})`. */
   setErrorClass(cls: new (code: string, message: string, options?: { file?: string }) => Error): void;
 
@@ -209,16 +230,16 @@ export interface RawAddon {
    * Per-tensor statistics. Writes STATS_WIDTH float64 per job into `out` (length >= jobs.length * STATS_WIDTH).
    * Runs on the native thread pool; large tensors are split into chunks merged exactly (Chan et al.).
    */
-  stats(jobs: RawTensorRef[], out: Float64Array, options?: RawWorkOptions): Promise<void>;
-  statsSync(jobs: RawTensorRef[], out: Float64Array): void;
+  stats(jobs: RawTensorRef[] | RawPackedJobs, out: Float64Array, options?: RawWorkOptions): Promise<void>;
+  statsSync(jobs: RawTensorRef[] | RawPackedJobs, out: Float64Array): void;
 
   /**
    * Fused pair statistics: one pass over A and B computes stats(A), stats(B) and the pair values.
    * Writes PAIR_WIDTH float64 per job. A and B must have the same count; dtypes may differ (each
    * side is converted to float, F64 sides are computed in double).
    */
-  pair(jobs: RawPairJob[], out: Float64Array, options?: RawWorkOptions): Promise<void>;
-  pairSync(jobs: RawPairJob[], out: Float64Array): void;
+  pair(jobs: RawPairJob[] | RawPackedJobs, out: Float64Array, options?: RawWorkOptions): Promise<void>;
+  pairSync(jobs: RawPairJob[] | RawPackedJobs, out: Float64Array): void;
 
   /**
    * Consecutive-update dots. Writes 4 float64 per job: sum (x1-x0)(x2-x1), sum (x1-x0)^2, sum (x2-x1)^2,
@@ -239,6 +260,14 @@ export interface RawAddon {
   matmul(job: RawMatmulJob, out: Float64Array, options?: RawWorkOptions): Promise<void>;
   matmulSync(job: RawMatmulJob, out: Float64Array): void;
 
+  /**
+   * The bandwidth probe of `bench/`: reads every byte of each ref once with the plain read of the
+   * current SIMD level (no statistics), planned and run like {@link RawAddon.stats} (same chunks, pool
+   * and mappings), and writes 1 float64 per job: the sum of its bytes modulo 2^53. The ratio of a
+   * kernel's throughput to this one's measures the kernel. `dtype` and `count` are checked as usual.
+   */
+  readProbe(jobs: RawTensorRef[] | RawPackedJobs, out: Float64Array, options?: RawWorkOptions): Promise<void>;
+
   /** Conversion test hook: F16 (dtype code 2) or BF16 (3) bit patterns to float32 at a given SIMD level. */
   convertToF32(src: Uint16Array, dtype: number, level: SimdLevel): Float32Array;
 
@@ -254,3 +283,58 @@ export interface RawAddon {
 
 /** Kernel instruction-set levels. */
 export type SimdLevel = 'scalar' | 'avx2' | 'avx512';
+
+/**
+ * The affine map of one side of a {@link RawDequantPairJob}: the tensor is viewed as
+ * [outer, n, inner] (row-major) and its value at (o, c, i) is raw * scale[c] + offset[c]. Per-tensor
+ * quantization is n = 1. Conventions: symmetric per-channel int8 (offset 0); torch affine
+ * (q - zero_point) * scale (offset = -zero_point * scale); TF.js uint8 q * scale + min (offset = min).
+ */
+export interface RawAffine {
+  outer: number;
+  n: number;
+  inner: number;
+  /** n finite values (copied when the call starts). */
+  scale: Float64Array;
+  /** n finite values (copied when the call starts). */
+  offset: Float64Array;
+}
+
+/**
+ * A dequantized pair job: like {@link RawPairJob}, but a side with an affine map is dequantized on
+ * the fly (any stored dtype: I8, U8, I32 codes ...) before the pair statistics are taken, in float64.
+ */
+export interface RawDequantPairJob {
+  a: RawTensorRef;
+  b: RawTensorRef;
+  aAffine?: RawAffine;
+  bAffine?: RawAffine;
+  epsilon: number;
+}
+
+/**
+ * A histogram job: x (or |x| with `abs`) in `bins` equal bins over [lo, hi), lo < hi finite,
+ * 1 <= bins <= 2^20.
+ */
+export interface RawHistogramJob {
+  ref: RawTensorRef;
+  lo: number;
+  hi: number;
+  bins: number;
+  abs?: boolean;
+}
+
+/** The model-structure kernels (appended to the contract; part of {@link RawAddon}). */
+export interface RawModelKernels {
+  /**
+   * Pair statistics of dequantized values: writes PAIR_WIDTH float64 per job (stats of the
+   * dequantized A and B, then the {@link PairSlot} values), float64 throughout. `identical` is
+   * always 0 (values are compared, not bytes).
+   */
+  dequantPair(jobs: RawDequantPairJob[], out: Float64Array, options?: RawWorkOptions): Promise<void>;
+  /**
+   * Histograms: writes bins + 3 float64 per job, concatenated: the bin counts, then the count below
+   * `lo`, the count at or above `hi`, and the count of non-finite elements.
+   */
+  histogram(jobs: RawHistogramJob[], out: Float64Array, options?: RawWorkOptions): Promise<void>;
+}

@@ -1,5 +1,6 @@
 #include "addon/args.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -86,9 +87,12 @@ TensorSpan ParseRef(Napi::Env env, const Napi::Value& value, const std::string& 
     span.label = f->path();
     container = f->data();
     size = f->size();
-    keep->files.push_back(std::move(f));
-    keep->wraps.push_back(wrap);
-    keep->refs.push_back(Napi::Persistent(file));
+    // One reference per file and call, however many jobs read it.
+    if (std::find(keep->wraps.begin(), keep->wraps.end(), wrap) == keep->wraps.end()) {
+      keep->files.push_back(std::move(f));
+      keep->wraps.push_back(wrap);
+      keep->refs.push_back(Napi::Persistent(file));
+    }
   } else {
     if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
       ThrowError(env, Code::kInvalidArgument, what + ".data must be a Uint8Array");
@@ -101,6 +105,109 @@ TensorSpan ParseRef(Napi::Env env, const Napi::Value& value, const std::string& 
   }
   Status s = ResolveSpan(what, dtype, count, offset, byte_length, container, size, &span);
   if (!s.ok()) ThrowStatus(env, s);
+  return span;
+}
+
+bool PackedJobs::Is(const Napi::Value& value) { return value.IsObject() && !value.IsArray(); }
+
+PackedJobs::PackedJobs(Napi::Env env, const Napi::Value& value, uint32_t width, Inputs* keep)
+    : env_(env), width_(width) {
+  Napi::Object obj = value.As<Napi::Object>();
+  Napi::Value sources = obj.Get("sources");
+  Napi::Value table = obj.Get("table");
+  if (!sources.IsArray()) {
+    ThrowError(env, Code::kInvalidArgument, "jobs.sources must be an array");
+  }
+  if (!table.IsTypedArray() ||
+      table.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    ThrowError(env, Code::kInvalidArgument, "jobs.table must be a Float64Array");
+  }
+  Napi::Float64Array t = table.As<Napi::Float64Array>();
+  if (t.ElementLength() % width != 0) {
+    ThrowError(env, Code::kInvalidArgument,
+               "jobs.table has " + std::to_string(t.ElementLength()) +
+                   " values, not a multiple of " + std::to_string(width));
+  }
+  rows_ = t.ElementLength() / width;
+  table_ = t.Data();
+  keep->refs.push_back(Napi::Persistent(table));
+  AddonData* ad = AddonData::Of(env);
+  Napi::Array arr = sources.As<Napi::Array>();
+  sources_.reserve(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    const std::string what = "jobs.sources[" + std::to_string(i) + "]";
+    Napi::Value v = arr.Get(i);
+    Source s;
+    if (IsInstance(env, v, ad->mapped_file_ctor)) {
+      MappedFileWrap* wrap = MappedFileWrap::Unwrap(v.As<Napi::Object>());
+      std::shared_ptr<MappedFile> f = wrap->file();
+      if (!f) {
+        ThrowError(env, Code::kFileClosed, what + ": " + wrap->path() + " is closed",
+                   wrap->path());
+      }
+      s.data = f->data();
+      s.size = f->size();
+      s.file = f.get();
+      s.label = f->path();
+      keep->files.push_back(std::move(f));
+      keep->wraps.push_back(wrap);
+    } else if (v.IsTypedArray() &&
+               v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+      Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+      s.data = a.Data();
+      s.size = a.ByteLength();
+      s.file = nullptr;
+      s.label = "the data buffer " + what;
+    } else {
+      ThrowError(env, Code::kInvalidArgument, what + " must be a MappedFile or a Uint8Array");
+    }
+    keep->refs.push_back(Napi::Persistent(v));
+    sources_.push_back(std::move(s));
+  }
+}
+
+TensorSpan PackedJobs::Ref(size_t i, uint32_t k, const char* side) const {
+  const double* r = table_ + i * width_ + k * kPackedRefWidth;
+  auto what = [&] { return "jobs[" + std::to_string(i) + "]." + side; };
+  static const char* const kNames[kPackedRefWidth] = {"source", "offset", "byteLength", "dtype",
+                                                      "count"};
+  uint64_t v[kPackedRefWidth];
+  for (uint32_t f = 0; f < kPackedRefWidth; ++f) {
+    const double d = r[f];
+    if (!(d >= 0) || d > static_cast<double>(kMaxSafeInteger) || d != std::floor(d)) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.17g", d);
+      ThrowError(env_, Code::kInvalidArgument,
+                 what() + "." + kNames[f] + " must be an integer in [0, 2^53), got " + buf);
+    }
+    v[f] = static_cast<uint64_t>(d);
+  }
+  if (v[0] >= sources_.size()) {
+    ThrowError(env_, Code::kInvalidArgument,
+               what() + ".source " + std::to_string(v[0]) + " is not an index of jobs.sources (" +
+                   std::to_string(sources_.size()) + ")");
+  }
+  DType dtype;
+  if (!DTypeFromCode(static_cast<int64_t>(v[3]), &dtype)) {
+    ThrowError(env_, Code::kInvalidArgument,
+               what() + ".dtype " + std::to_string(v[3]) + " is not a dtype code (0..15)");
+  }
+  const Source& src = sources_[v[0]];
+  TensorSpan span;
+  span.file = src.file;
+  span.label = src.label;
+  // The fast path checks what ResolveSpan checks; the message is built only when one fails.
+  uint64_t expected = 0;
+  if (ByteLengthOf(dtype, v[4], &expected) && expected == v[2] &&
+      RangeFits(v[1], v[2], src.size)) {
+    span.data = v[2] == 0 ? src.data : src.data + v[1];
+    span.bytes = v[2];
+    span.count = v[4];
+    span.dtype = dtype;
+    return span;
+  }
+  Status s = ResolveSpan(what(), dtype, v[4], v[1], v[2], src.data, src.size, &span);
+  if (!s.ok()) ThrowStatus(env_, s);
   return span;
 }
 

@@ -8,6 +8,7 @@
 #include "addon/errors.h"
 #include "addon/kernel_worker.h"
 #include "core/jobs.h"
+#include "core/jobs_model.h"
 #include "core/moments.h"
 #include "core/range.h"
 #include "core/thread_pool.h"
@@ -33,22 +34,65 @@ Napi::Object JobObject(Napi::Env env, const Napi::Value& v, const std::string& w
   return v.As<Napi::Object>();
 }
 
+// A list of tensor refs: an array of RawTensorRef objects or a packed table.
+std::shared_ptr<std::vector<TensorSpan>> ParseRefList(Napi::Env env, const Napi::Value& value,
+                                                      Inputs* keep) {
+  auto jobs = std::make_shared<std::vector<TensorSpan>>();
+  if (PackedJobs::Is(value)) {
+    PackedJobs packed(env, value, kPackedRefWidth, keep);
+    jobs->reserve(packed.size());
+    for (size_t i = 0; i < packed.size(); ++i) jobs->push_back(packed.Ref(i, 0, "ref"));
+  } else {
+    Napi::Array arr = ParseJobsArray(env, value);
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      jobs->push_back(ParseRef(env, arr.Get(i), At("jobs", i), keep));
+    }
+  }
+  return jobs;
+}
+
 Prepared PrepareStats(Napi::Env env, const Napi::CallbackInfo& info) {
   Prepared p;
-  Napi::Array arr = ParseJobsArray(env, info[0]);
-  auto jobs = std::make_shared<std::vector<TensorSpan>>();
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    jobs->push_back(ParseRef(env, arr.Get(i), At("jobs", i), &p.keep));
-  }
+  auto jobs = ParseRefList(env, info[0], &p.keep);
   p.out_len = jobs->size() * kStatsWidth;
   p.body = [jobs](ExecContext& ctx, double* out) { return RunStats(*jobs, out, ctx); };
   return p;
 }
 
+// Packed pair rows: side A, side B, epsilon.
+constexpr uint32_t kPackedPairWidth = 2 * kPackedRefWidth + 1;
+
+void CheckPairJob(Napi::Env env, const PairJob& job, size_t i) {
+  if (!(job.epsilon >= 0)) {
+    ThrowError(env, Code::kInvalidArgument,
+               At("jobs", static_cast<uint32_t>(i)) + ".epsilon must be a number >= 0");
+  }
+  if (job.a.count != job.b.count) {
+    ThrowError(env, Code::kInvalidArgument,
+               At("jobs", static_cast<uint32_t>(i)) + ": A has " + std::to_string(job.a.count) +
+                   " elements, B has " + std::to_string(job.b.count));
+  }
+}
+
 Prepared PreparePair(Napi::Env env, const Napi::CallbackInfo& info) {
   Prepared p;
-  Napi::Array arr = ParseJobsArray(env, info[0]);
   auto jobs = std::make_shared<std::vector<PairJob>>();
+  if (PackedJobs::Is(info[0])) {
+    PackedJobs packed(env, info[0], kPackedPairWidth, &p.keep);
+    jobs->reserve(packed.size());
+    for (size_t i = 0; i < packed.size(); ++i) {
+      PairJob job;
+      job.a = packed.Ref(i, 0, "a");
+      job.b = packed.Ref(i, 1, "b");
+      job.epsilon = packed.At(i, 2 * kPackedRefWidth);
+      CheckPairJob(env, job, i);
+      jobs->push_back(std::move(job));
+    }
+    p.out_len = jobs->size() * kPairWidth;
+    p.body = [jobs](ExecContext& ctx, double* out) { return RunPair(*jobs, out, ctx); };
+    return p;
+  }
+  Napi::Array arr = ParseJobsArray(env, info[0]);
   for (uint32_t i = 0; i < arr.Length(); ++i) {
     const std::string what = At("jobs", i);
     Napi::Object o = JobObject(env, arr.Get(i), what);
@@ -179,6 +223,115 @@ Prepared PrepareMatmul(Napi::Env env, const Napi::CallbackInfo& info) {
   return p;
 }
 
+// The optional affine map of a dequantPair side: {outer, n, inner, scale, offset} with n-value
+// Float64Arrays (copied: the job owns them).
+void ParseAffine(Napi::Env env, const Napi::Value& v, const std::string& what, DequantSide* side) {
+  if (v.IsUndefined() || v.IsNull()) return;
+  Napi::Object o = JobObject(env, v, what);
+  side->affine = true;
+  side->outer = GetIndex(env, o, "outer", what);
+  side->n = GetIndex(env, o, "n", what);
+  side->inner = GetIndex(env, o, "inner", what);
+  uint64_t on = 0, all = 0;
+  if (side->n == 0 || !CheckedMul(side->outer, side->n, &on) ||
+      !CheckedMul(on, side->inner, &all) || all != side->t.count) {
+    ThrowError(env, Code::kInvalidArgument,
+               what + ": outer * n * inner (" + std::to_string(side->outer) + " * " +
+                   std::to_string(side->n) + " * " + std::to_string(side->inner) +
+                   ") must equal the element count " + std::to_string(side->t.count));
+  }
+  for (const char* key : {"scale", "offset"}) {
+    Napi::Value a = o.Get(key);
+    if (!a.IsTypedArray() || a.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        a.As<Napi::Float64Array>().ElementLength() != side->n) {
+      ThrowError(env, Code::kInvalidArgument,
+                 what + "." + key + " must be a Float64Array of n = " + std::to_string(side->n) +
+                     " values");
+    }
+    Napi::Float64Array f = a.As<Napi::Float64Array>();
+    std::vector<double>& dst = key[0] == 's' ? side->scale : side->offset;
+    dst.assign(f.Data(), f.Data() + side->n);
+    for (double x : dst) {
+      if (!std::isfinite(x)) {
+        ThrowError(env, Code::kInvalidArgument, what + "." + key + " holds a non-finite value");
+      }
+    }
+  }
+}
+
+Prepared PrepareDequantPair(Napi::Env env, const Napi::CallbackInfo& info) {
+  Prepared p;
+  Napi::Array arr = ParseJobsArray(env, info[0]);
+  auto jobs = std::make_shared<std::vector<DequantPairJob>>();
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    const std::string what = At("jobs", i);
+    Napi::Object o = JobObject(env, arr.Get(i), what);
+    DequantPairJob job;
+    job.a.t = ParseRef(env, o.Get("a"), what + ".a", &p.keep);
+    job.b.t = ParseRef(env, o.Get("b"), what + ".b", &p.keep);
+    if (job.a.t.count != job.b.t.count) {
+      ThrowError(env, Code::kInvalidArgument,
+                 what + ": A has " + std::to_string(job.a.t.count) + " elements, B has " +
+                     std::to_string(job.b.t.count));
+    }
+    ParseAffine(env, o.Get("aAffine"), what + ".aAffine", &job.a);
+    ParseAffine(env, o.Get("bAffine"), what + ".bAffine", &job.b);
+    Napi::Value eps = o.Get("epsilon");
+    const double e = eps.IsNumber() ? eps.As<Napi::Number>().DoubleValue() : -1;
+    if (!eps.IsNumber() || !(e >= 0)) {
+      ThrowError(env, Code::kInvalidArgument, what + ".epsilon must be a number >= 0");
+    }
+    job.epsilon = e;
+    jobs->push_back(std::move(job));
+  }
+  p.out_len = jobs->size() * kPairWidth;
+  p.body = [jobs](ExecContext& ctx, double* out) { return RunDequantPair(*jobs, out, ctx); };
+  return p;
+}
+
+Prepared PrepareHistogram(Napi::Env env, const Napi::CallbackInfo& info) {
+  Prepared p;
+  Napi::Array arr = ParseJobsArray(env, info[0]);
+  auto jobs = std::make_shared<std::vector<HistogramJob>>();
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    const std::string what = At("jobs", i);
+    Napi::Object o = JobObject(env, arr.Get(i), what);
+    HistogramJob job;
+    job.t = ParseRef(env, o.Get("ref"), what + ".ref", &p.keep);
+    Napi::Value lo = o.Get("lo"), hi = o.Get("hi"), ab = o.Get("abs");
+    if (!lo.IsNumber() || !hi.IsNumber()) {
+      ThrowError(env, Code::kInvalidArgument, what + ".lo and .hi must be numbers");
+    }
+    job.lo = lo.As<Napi::Number>().DoubleValue();
+    job.hi = hi.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(job.lo) || !std::isfinite(job.hi) || !(job.hi > job.lo)) {
+      ThrowError(env, Code::kInvalidArgument, what + ": needs finite lo < hi");
+    }
+    const uint64_t bins = GetIndex(env, o, "bins", what);
+    if (bins < 1 || bins > (1u << 20)) {
+      ThrowError(env, Code::kInvalidArgument, what + ".bins must be in [1, 2^20]");
+    }
+    job.bins = static_cast<uint32_t>(bins);
+    if (!ab.IsUndefined() && !ab.IsBoolean()) {
+      ThrowError(env, Code::kInvalidArgument, what + ".abs must be a boolean");
+    }
+    job.abs = ab.IsBoolean() && ab.As<Napi::Boolean>().Value();
+    p.out_len += job.bins + 3;
+    jobs->push_back(std::move(job));
+  }
+  p.body = [jobs](ExecContext& ctx, double* out) { return RunHistogram(*jobs, out, ctx); };
+  return p;
+}
+
+// The bandwidth probe of bench/: a plain read of the same refs, 1 double per job.
+Prepared PrepareReadProbe(Napi::Env env, const Napi::CallbackInfo& info) {
+  Prepared p;
+  auto jobs = ParseRefList(env, info[0], &p.keep);
+  p.out_len = jobs->size();
+  p.body = [jobs](ExecContext& ctx, double* out) { return RunReadProbe(*jobs, out, ctx); };
+  return p;
+}
+
 using PrepareFn = Prepared (*)(Napi::Env, const Napi::CallbackInfo&);
 
 // Async call: argument errors reject the promise rather than throw, like any later failure.
@@ -283,6 +436,9 @@ void RegisterKernelFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("axisNorms", Napi::Function::New<Async<PrepareAxisNorms>>(env, "axisNorms"));
   exports.Set("matmul", Napi::Function::New<Async<PrepareMatmul>>(env, "matmul"));
   exports.Set("matmulSync", Napi::Function::New<Sync<PrepareMatmul>>(env, "matmulSync"));
+  exports.Set("readProbe", Napi::Function::New<Async<PrepareReadProbe>>(env, "readProbe"));
+  exports.Set("dequantPair", Napi::Function::New<Async<PrepareDequantPair>>(env, "dequantPair"));
+  exports.Set("histogram", Napi::Function::New<Async<PrepareHistogram>>(env, "histogram"));
   exports.Set("convertToF32", Napi::Function::New<ConvertToF32>(env, "convertToF32"));
   exports.Set("simdLevel", Napi::Function::New<SimdLevel>(env, "simdLevel"));
   exports.Set("simdLevels", Napi::Function::New<SimdLevels>(env, "simdLevels"));

@@ -41,8 +41,8 @@ void PairPart(const simd::Kernels& k, const PairJob& job, const simd::PairParams
       simd::ToDouble(a.dtype, a.data, start + off, m, xa);
       simd::ToDouble(b.dtype, b.data, start + off, m, xb);
       PairBlockSums s;
-      s.a.shift = ShiftFor(acc->a, xa[0]);
-      s.b.shift = ShiftFor(acc->b, xb[0]);
+      s.a.shift = ShiftForDType(acc->a, xa[0], a.dtype);
+      s.b.shift = ShiftForDType(acc->b, xb[0], b.dtype);
       if (!simd::FastPairSums(xa, xb, m, prm.epsilon, &s)) {
         simd::ExactPairSums(xa, xb, m, prm.epsilon, &s);
       }

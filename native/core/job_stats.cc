@@ -38,7 +38,7 @@ void StatsPart(const simd::Kernels& k, const TensorSpan& t, uint64_t start, uint
     const size_t m = n - off < kPiece ? n - off : kPiece;
     simd::ToDouble(t.dtype, t.data, start + off, m, buf);
     BlockSums s;
-    s.shift = ShiftFor(*acc, buf[0]);
+    s.shift = ShiftForDType(*acc, buf[0], t.dtype);
     if (!simd::FastStatsSums(buf, m, &s)) simd::ExactStatsSums(buf, m, &s);
     Fold(*acc, s);
   }

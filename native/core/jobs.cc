@@ -1,5 +1,7 @@
 #include "core/jobs.h"
 
+#include <cmath>
+
 #include "core/range.h"
 #include "simd/kernels.h"
 
@@ -16,6 +18,12 @@ int SrcOf(DType dtype) {
     default:
       return -1;
   }
+}
+
+double ShiftForDType(const StatsAcc& acc, double first, DType dtype) {
+  const double c = ShiftFor(acc, first);
+  if (dtype == DType::kF64 || Info(dtype).float32_exact) return c;
+  return std::nearbyint(c);
 }
 
 Status ResolveSpan(const std::string& what, DType dtype, uint64_t count, uint64_t offset,

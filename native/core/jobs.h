@@ -68,8 +68,18 @@ Status RunTrajectory(const std::vector<TrajectoryJob>& jobs, double* out, ExecCo
 Status RunAxisNorms(const std::vector<AxisNormJob>& jobs, double* out, ExecContext& ctx);
 // Writes rows*k (transpose false) or k*cols (transpose true) doubles.
 Status RunMatmul(const MatmulJob& job, double* out, ExecContext& ctx);
+// The bandwidth probe: reads every byte of each job once (the plain read of simd::Kernels::read,
+// planned and run exactly as the stats jobs are) and writes 1 double per job, its byte sum
+// modulo 2^53.
+Status RunReadProbe(const std::vector<TensorSpan>& jobs, double* out, ExecContext& ctx);
 
 // Chooses how a dtype is read: a fused kernel source (0..2), or -1.
 int SrcOf(DType dtype);
+
+// The shift of the next float64 block of a tensor of `dtype` (core/moments.h ShiftFor), rounded to
+// an integer for integer and BOOL tensors: the shifted sums of integers are then integers, so the
+// sum, the sum of squares and the L1 norm stay exact below 2^53 (a non-integer shift rounded
+// c * n + s1), while |mean - shift| <= 1/2 keeps the variance free of cancellation.
+double ShiftForDType(const StatsAcc& acc, double first, DType dtype);
 
 }  // namespace diffai

@@ -73,6 +73,13 @@ Status MappedFile::Open(const std::string& path, std::unique_ptr<MappedFile>* ou
     }
     void* p = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) return ErrnoStatus(errno, "cannot map", path);
+    // The kernels read tensors front to back once. MADV_SEQUENTIAL makes page-cache misses read
+    // ahead in sequential mode and leaves the pages it reads unpromoted (a one-pass reader should
+    // not push other data out of the cache). Measured here, 10 cold reads of 1 GB each: median
+    // 2.6 GB/s with or without it, slowest 1.2 GB/s with it and 0.7 GB/s without (the disk's
+    // read-ahead is already 8 MiB); with the file cached it changes nothing. Set on the whole
+    // mapping: advising a range would split the mapping into several VMAs.
+    ::madvise(p, static_cast<size_t>(size), MADV_SEQUENTIAL);
     f->data_ = static_cast<const uint8_t*>(p);
   }
   *out = std::move(f);

@@ -2,7 +2,8 @@
 //
 // Lifetime: the mapping lives as long as the MappedFile object; the addon holds it through a
 // shared_ptr so an async kernel that took a reference keeps it mapped even if JS drops the wrapper.
-// Pointers from data() are valid until the object is destroyed.
+// Pointers from data() are valid until the object is destroyed. The whole mapping is advised
+// MADV_SEQUENTIAL at open.
 //
 // A file that shrinks while mapped makes reads of the lost pages raise SIGBUS; see
 // core/sigbus_guard.h for how kernel threads turn that into ERR_FILE_CHANGED, and CheckUnchanged()

@@ -40,12 +40,17 @@ struct PairParams {
 using PairFn = void (*)(const uint8_t* a, const uint8_t* b, size_t n, const PairParams& p,
                         PairAcc* acc);
 
+// The sum of n bytes at p (any alignment), modulo 2^64: the plain sequential read of the bandwidth
+// probe (core/job_probe.cc), as fast as the level's loads allow and nothing else.
+using ReadFn = uint64_t (*)(const uint8_t* p, size_t n);
+
 struct Kernels {
   Level level;
   const char* name;
   ConvertFn convert[kSrcCount];
   StatsFn stats[kSrcCount];
   PairFn pair[kSrcCount][kSrcCount];
+  ReadFn read;
 };
 
 // Tables of each level; nullptr when the level is not compiled into this build (non-x86 hosts).

@@ -109,6 +109,21 @@ void ScalarPair(const uint8_t* a, const uint8_t* b, size_t n, const PairParams& 
   }
 }
 
+uint64_t ReadBytes(const uint8_t* p, size_t n) {
+  // Eight bytes per load; the byte sum of a 64-bit word taken with a multiply-free fold.
+  uint64_t sum = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    const uint64_t pairs = (w & 0x00ff00ff00ff00ffull) + ((w >> 8) & 0x00ff00ff00ff00ffull);
+    const uint64_t quads = (pairs & 0x0000ffff0000ffffull) + ((pairs >> 16) & 0x0000ffff0000ffffull);
+    sum += (quads & 0xffffffffull) + (quads >> 32);
+  }
+  for (; i < n; ++i) sum += p[i];
+  return sum;
+}
+
 const Kernels kScalar = {
     Level::kScalar,
     "scalar",
@@ -117,6 +132,7 @@ const Kernels kScalar = {
     {{ScalarPair<0, 0>, ScalarPair<0, 1>, ScalarPair<0, 2>},
      {ScalarPair<1, 0>, ScalarPair<1, 1>, ScalarPair<1, 2>},
      {ScalarPair<2, 0>, ScalarPair<2, 1>, ScalarPair<2, 2>}},
+    ReadBytes,
 };
 
 }  // namespace

@@ -1,0 +1,42 @@
+// The bandwidth probe of the benchmark: the same bytes, chunks, thread pool and mappings as the
+// stats jobs, with the kernel replaced by a plain read (a byte sum), so the ratio of a kernel's
+// throughput to this one measures the kernel and nothing else.
+#include "core/jobs.h"
+#include "core/plan.h"
+#include "simd/kernels.h"
+
+namespace diffai {
+
+Status RunReadProbe(const std::vector<TensorSpan>& jobs, double* out, ExecContext& ctx) {
+  std::vector<Chunk> chunks;
+  std::vector<const MappedFile*> files;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    // Chunks of bytes, whatever the dtype: kBlock bytes per block.
+    AppendChunks(static_cast<uint32_t>(j), jobs[j].bytes, simd::kBlock, &chunks);
+    AddFile(&files, jobs[j].file);
+  }
+  std::vector<uint64_t> partial(chunks.size(), 0);
+  const std::vector<Work> works = GroupChunks(chunks);
+  std::vector<uint64_t> bytes(works.size());
+  for (size_t w = 0; w < works.size(); ++w) bytes[w] = works[w].bytes;
+  const simd::ReadFn read = ctx.kernels->read;
+  Status s = RunTasks(
+      ctx, works.size(), bytes,
+      [&](size_t w) {
+        for (size_t c = works[w].first; c < works[w].last; ++c) {
+          const Chunk& ch = chunks[c];
+          partial[c] = read(jobs[ch.job].data + ch.start, static_cast<size_t>(ch.count));
+        }
+      },
+      files);
+  if (!s.ok()) return s;
+  size_t c = 0;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    uint64_t sum = 0;
+    for (; c < chunks.size() && chunks[c].job == j; ++c) sum += partial[c];
+    out[j] = static_cast<double>(sum & ((uint64_t{1} << 53) - 1));
+  }
+  return Status::Ok();
+}
+
+}  // namespace diffai
