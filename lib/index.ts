@@ -29,12 +29,24 @@ export type {
   DiffSummary,
   InputInfo,
   TrajectoryStep,
+  TensorEntry,
+  SpectralNorm,
+  AbsHistogram,
+  DequantDiff,
+  QuantEncodingInfo,
 } from './diff/ModelDiff.js';
 export { compare, selectAnalyses, runAnalyses, needsOf, type CompareOptions } from './compare.js';
 export type { Analysis, AnalysisResult, AnalysisContext, AnalysisNeeds, AnalysisLevel } from './analyses/Analysis.js';
 export { ANALYSIS_KEYS, flagOf, type AnalysisKey } from './analyses/catalog.js';
 export { ANALYSES, getAnalysis } from './analyses/registry.js';
-export { DEFAULT_CONFIG, type Config, type Thresholds, type OutputConfig, type OutputFormat, type SortKey } from './config/Config.js';
+export { recognizeStructure, type StructureInput } from './structure/recognizeStructure.js';
+export type { ModelStructure, Layer, LayerKind, Component, DepthOrder, AttentionLayout } from './structure/ModelStructure.js';
+export { modelCost, computeTypeOf, type ModelCost, type LayerCost, type CostOptions, type CostTime } from './cost/modelCost.js';
+export { compareCosts, type CostComparison, type RegimeCondition } from './cost/compareCosts.js';
+export { HARDWARE_PROFILES, hardwareProfile, COMPUTE_TYPES, type HardwareProfile, type ComputeType } from './cost/hardwareProfiles.js';
+export { parseInputShape } from './cost/inputShape.js';
+export { findQuantEncoding, affineOf, channelAxis, isIntegerCoded, type QuantEncoding, type QuantModel } from './quant/quantEncoding.js';
+export { DEFAULT_CONFIG, HARDWARE_PROFILE_NAMES, type Config, type Thresholds, type OutputConfig, type OutputFormat, type SortKey, type HardwareProfileName } from './config/Config.js';
 export { loadConfig, overridesFromEnv, validateOverrides, findConfigFile, type ConfigSources, type ConfigOverrides, type LoadedConfig } from './config/loadConfig.js';
 export type { Report, AnalysisOutput, FormatOptions } from './report/Report.js';
 export { formatCli, tensorLine, summaryLine } from './report/formatCli.js';

@@ -32,6 +32,12 @@ export interface AnalysisNeeds {
   trajectory?: boolean;
   /** Rank-k energy share of updates of changed 2-D weight matrices (`TensorDiff.lowRank`). */
   lowRank?: boolean;
+  /** Spectral norm and stable rank of float weight matrices on each side (`TensorDiff.spectral`). */
+  spectral?: boolean;
+  /** |x| / RMS histograms of float weight tensors on each side (`TensorDiff.histogram`). */
+  histograms?: boolean;
+  /** Dequantized pair statistics of integer-coded tensors with a known convention (`TensorDiff.dequant`). */
+  dequant?: boolean;
 }
 
 /** The input of an analysis. */

@@ -1,18 +1,23 @@
 /**
  * The `diffai` command: a thin shell over the library (`compare`, `loadConfig`, the formatters).
  *
- * Exit codes (SPEC section 4): 0 no differences, 1 differences, 2 error (usage, I/O, parse).
+ * Exit codes (SPEC section 4): 0 no differences, 1 differences, 2 error (usage, I/O, parse), 130
+ * interrupted (Ctrl-C stops the native workers through the AbortSignal; a second Ctrl-C exits at once).
  * With `--scan`: 0 every file is safe, 1 a file has findings, 2 error.
+ *
+ * A progress bar (lib/cli/progress.ts) is drawn on stderr when stderr is a terminal, the work lasts
+ * more than about a second, and `--quiet` is off.
  *
  * @module
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ANALYSIS_KEYS, flagOf } from '../analyses/catalog.js';
+import { ProgressBar, type ProgressStream } from './progress.js';
 import { compare } from '../compare.js';
 import { compareDirectories, isDirectoryPair } from '../compareDirectories.js';
 import { scanFile } from '../formats/pytorch/scanFile.js';
-import type { Config } from '../config/Config.js';
+import { HARDWARE_PROFILE_NAMES, type Config } from '../config/Config.js';
 import { loadConfig, type ConfigOverrides } from '../config/loadConfig.js';
 import { DiffaiError, isDiffaiError } from '../errors.js';
 import { addon } from '../native/loadAddon.js';
@@ -24,7 +29,7 @@ import { formatYaml } from '../report/formatYaml.js';
 import { hasDifferences } from '../report/toDocument.js';
 
 /** Process exit codes. */
-export const EXIT = { same: 0, different: 1, error: 2 } as const;
+export const EXIT = { same: 0, different: 1, error: 2, interrupted: 130 } as const;
 
 /** Where the CLI writes; injectable for tests. */
 export interface CliIo {
@@ -33,6 +38,10 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   cwd: string;
   isTTY: boolean;
+  /** Where the progress bar is drawn: stderr when it is a terminal, else undefined (no bar). */
+  progress?: ProgressStream;
+  /** Subscribes to Ctrl-C (SIGINT) while a diff runs; returns the unsubscribe function. */
+  onInterrupt?: (handler: () => void) => () => void;
 }
 
 const defaultIo = (): CliIo => ({
@@ -41,6 +50,18 @@ const defaultIo = (): CliIo => ({
   env: process.env,
   cwd: process.cwd(),
   isTTY: Boolean(process.stdout.isTTY),
+  progress: process.stderr.isTTY ? process.stderr : undefined,
+  onInterrupt: (handler) => {
+    let count = 0;
+    const on = () => {
+      // The first Ctrl-C aborts the native work (prompt: checked every 2 MiB of input); a second one
+      // exits at once, whatever is running.
+      if (++count > 1) process.exit(EXIT.interrupted);
+      handler();
+    };
+    process.on('SIGINT', on);
+    return () => process.off('SIGINT', on);
+  },
 });
 
 function packageVersion(): string {
@@ -64,6 +85,9 @@ function buildProgram(): Command {
     .addOption(new Option('--color <when>', 'colour output').choices(['auto', 'always', 'never']))
     .option('--no-color', 'same as --color never')
     .addOption(new Option('--sort-key <key>', 'key for --sort-by-change-magnitude').choices(['rel_l2', 'l2_diff', 'max_abs', 'mean_abs', 'cosine', 'changed', 'name']))
+    .addOption(new Option('--hardware-profile <name>', 'hardware profile of the cost model (#8, #15, #26)').choices([...HARDWARE_PROFILE_NAMES]))
+    .option('--input-shape <shape>', 'per-sample input shape for conv layers, C,H,W or C,L (e.g. 1,28,28)')
+    .option('--batch-tokens <n>', 'tokens (or samples) per batch for the batched figures of #8 and #15 (default 512)')
     .option('--all', 'run every available analysis')
     .option('--scan', 'list the security findings of pickle-bearing files (.pt, .pth, .bin, .npz, .npy) without diffing')
     .option('-V, --version', 'print the version');
@@ -94,6 +118,14 @@ function flagOverrides(opts: Opts): ConfigOverrides {
   if (opts.color === false) output.color = 'never';
   else if (typeof opts.color === 'string') output.color = opts.color as Config['output']['color'];
   if (opts.sortKey !== undefined) output.sort_key = opts.sortKey as Config['output']['sort_key'];
+  const thresholds: Partial<Config['thresholds']> = {};
+  if (opts.hardwareProfile !== undefined) thresholds.hardware_profile = opts.hardwareProfile as Config['thresholds']['hardware_profile'];
+  if (opts.inputShape !== undefined) thresholds.input_shape = String(opts.inputShape);
+  if (opts.batchTokens !== undefined) {
+    const n = Number(opts.batchTokens);
+    if (!Number.isInteger(n) || n < 1) throw new DiffaiError('ERR_USAGE', `--batch-tokens must be an integer >= 1, got ${JSON.stringify(opts.batchTokens)}`);
+    thresholds.batch_tokens = n;
+  }
   const ml: Record<string, boolean> = {};
   if (opts.all) ml.enable_all = true;
   for (const key of ANALYSIS_KEYS) {
@@ -101,6 +133,7 @@ function flagOverrides(opts: Opts): ConfigOverrides {
     if (opts[camel]) ml[key] = true;
   }
   const out: ConfigOverrides = { output };
+  if (Object.keys(thresholds).length) out.thresholds = thresholds;
   if (Object.keys(ml).length) out.ml_analysis = ml as Config['ml_analysis'];
   return out;
 }
@@ -129,6 +162,7 @@ function reportError(e: unknown, jsonMode: boolean, io: CliIo): number {
  */
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
   const program = buildProgram();
+  const interrupt = new AbortController();
   let jsonMode = argv.includes('json') && (argv.includes('-o') || argv.includes('--output'));
   try {
     try {
@@ -179,9 +213,21 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         throw new DiffaiError('ERR_USAGE', `--ignore-keys-regex: invalid regular expression: ${(cause as Error).message}`, { cause });
       }
     }
-    const compareOptions = { config, path: opts.path as string | undefined, ignoreKeysRegex };
+    const bar = io.progress && !config.output.quiet ? new ProgressBar(io.progress) : undefined;
+    const compareOptions = { config, path: opts.path as string | undefined, ignoreKeysRegex, onProgress: bar?.update, signal: interrupt.signal };
+    const unsubscribe = io.onInterrupt?.(() => interrupt.abort());
+    const run = async <T>(work: () => Promise<T>): Promise<T> => {
+      try {
+        const result = await work();
+        if (interrupt.signal.aborted) throw new DiffaiError('ERR_ABORTED', 'interrupted');
+        return result;
+      } finally {
+        bar?.stop();
+        unsubscribe?.();
+      }
+    };
     if (isDirectoryPair(inputs)) {
-      const dirs = await compareDirectories(inputs[0], inputs[1], compareOptions);
+      const dirs = await run(() => compareDirectories(inputs[0], inputs[1], compareOptions));
       if (!config.output.quiet) {
         const format = config.output.format;
         const formatOptions = { verbose: config.output.verbose, brief: Boolean(opts.brief), color: useColor(config, io) };
@@ -189,7 +235,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       }
       return directoryHasDifferences(dirs) ? EXIT.different : EXIT.same;
     }
-    const report = await compare(inputs, compareOptions);
+    const report = await run(() => compare(inputs, compareOptions));
     const differs = report.run.pairs.some(hasDifferences) || hasDifferences(report.run.overall);
     if (!config.output.quiet) {
       switch (config.output.format) {
@@ -205,6 +251,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     }
     return differs ? EXIT.different : EXIT.same;
   } catch (e) {
+    if (interrupt.signal.aborted && isDiffaiError(e) && (e as DiffaiError).code === 'ERR_ABORTED') {
+      io.stderr('ERR_ABORTED: interrupted\n');
+      return EXIT.interrupted;
+    }
     return reportError(e, jsonMode, io);
   }
 }

@@ -66,7 +66,42 @@ export interface Thresholds {
    * above which a pair is "not a continuation" (#1 and #2 then answer null). Default 0.5 (SPEC section 3).
    */
   not_continuation_share: number;
+  /**
+   * The hardware profile of the cost model of #8, #15 and #26 (`lib/cost/hardwareProfiles.ts`): `cpu`
+   * (this machine class, measured) or `a100` (NVIDIA A100 SXM4 80GB datasheet). Default `cpu`.
+   * Not a threshold, but a setting of those analyses (SPEC section 4 keeps the analyses' own settings in
+   * `[thresholds]`); also `--hardware-profile`.
+   */
+  hardware_profile: HardwareProfileName;
+  /** Tokens (or samples, for CNNs and MLPs) processed together for the batched figures of #8 and #15. Default 512. */
+  batch_tokens: number;
+  /**
+   * Input shape of one sample for convolution layers, `C,H,W` (2-D) or `C,L` (1-D), e.g. `1,28,28`; empty
+   * when unknown (conv layers are then `not covered`). Also `--input-shape`.
+   */
+  input_shape: string;
+  /**
+   * #7: accelerator memory for inference as a multiple of the weights (activations, workspace, allocator).
+   * Default 1.2 (EleutherAI, "Transformer Math 101", 2023).
+   */
+  inference_memory_factor: number;
+  /** #4 with Adam state: lower end of the healthy band of the depth flow ratio. Default 1e-3 (SPEC #4). */
+  gradient_ratio_min: number;
+  /** #4 with Adam state: upper end of the healthy band of the depth flow ratio. Default 1e3 (SPEC #4). */
+  gradient_ratio_max: number;
+  /** #6: |w| below this share of its tensor's RMS counts as prunable. Default 0.1 (SPEC #6). */
+  pruning_threshold: number;
+  /** #26: SQNR (dB) at or above which a quantization is `good`. Default 30 (SPEC #26). */
+  sqnr_good_db: number;
+  /** #26: SQNR (dB) at or above which a quantization is `fair` (below: `poor`). Default 20 (SPEC #26). */
+  sqnr_fair_db: number;
 }
+
+/** Names of the hardware profiles (`lib/cost/hardwareProfiles.ts`). */
+export type HardwareProfileName = 'cpu' | 'a100';
+
+/** Every hardware profile name, for validation. */
+export const HARDWARE_PROFILE_NAMES: readonly HardwareProfileName[] = ['cpu', 'a100'];
 
 /** `[output]`. */
 export interface OutputConfig {
@@ -113,6 +148,15 @@ export const DEFAULT_CONFIG: Config = {
     sparse_share: 0.1,
     low_rank_energy: 0.999,
     not_continuation_share: 0.5,
+    hardware_profile: 'cpu',
+    batch_tokens: 512,
+    input_shape: '',
+    inference_memory_factor: 1.2,
+    gradient_ratio_min: 1e-3,
+    gradient_ratio_max: 1e3,
+    pruning_threshold: 0.1,
+    sqnr_good_db: 30,
+    sqnr_fair_db: 20,
   },
   output: {
     format: 'cli',

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { ANALYSIS_KEYS } from '../analyses/catalog.js';
 import { DiffaiError } from '../errors.js';
-import { DEFAULT_CONFIG, type Config } from './Config.js';
+import { DEFAULT_CONFIG, HARDWARE_PROFILE_NAMES, type Config } from './Config.js';
 
 /** A partial configuration, as one source (file, environment, flags) gives it. */
 export type ConfigOverrides = {
@@ -48,7 +48,15 @@ const ENV_ALIASES: Record<string, [keyof Config, string]> = {
 
 const SECTIONS = ['ml_analysis', 'thresholds', 'output'] as const satisfies readonly (keyof Config)[];
 
-type ValueRule = { type: 'boolean' } | { type: 'number'; check?: (v: number) => string | null } | { type: 'enum'; values: readonly string[] };
+type ValueRule =
+  | { type: 'boolean' }
+  | { type: 'number'; check?: (v: number) => string | null }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'string'; check: (v: string) => string | null };
+
+/** `C,H,W` or `C,L` (positive integers), or empty for "unknown". */
+const inputShape = (v: string) =>
+  v.trim() === '' || (/^\s*\d+(\s*,\s*\d+){1,2}\s*$/.test(v) && v.split(',').every((d) => Number(d) >= 1)) ? null : 'C,H,W or C,L (positive integers), e.g. 1,28,28';
 
 const positive = (v: number) => (v > 0 && Number.isFinite(v) ? null : 'a finite number > 0');
 const nonNegative = (v: number) => (v >= 0 && Number.isFinite(v) ? null : 'a finite number >= 0');
@@ -68,6 +76,13 @@ const THRESHOLD_CHECKS: Record<string, (v: number) => string | null> = {
   sparse_share: share,
   low_rank_energy: share,
   not_continuation_share: share,
+  pruning_threshold: share,
+  batch_tokens: positiveInteger,
+  inference_memory_factor: (v) => (v >= 1 && Number.isFinite(v) ? null : 'a finite number >= 1'),
+  gradient_ratio_min: positive,
+  gradient_ratio_max: positive,
+  sqnr_good_db: (v) => (Number.isFinite(v) ? null : 'a finite number'),
+  sqnr_fair_db: (v) => (Number.isFinite(v) ? null : 'a finite number'),
 };
 
 /** The type rule of `[section].key`, or null when the key does not exist. */
@@ -77,6 +92,9 @@ function ruleOf(section: keyof Config, key: string): ValueRule | null {
   }
   if (section === 'thresholds') {
     if (!Object.prototype.hasOwnProperty.call(DEFAULT_CONFIG.thresholds, key)) return null;
+    // The analyses' own settings that are not numbers (#8, #15, #26).
+    if (key === 'hardware_profile') return { type: 'enum', values: HARDWARE_PROFILE_NAMES };
+    if (key === 'input_shape') return { type: 'string', check: inputShape };
     return { type: 'number', check: THRESHOLD_CHECKS[key] ?? positive };
   }
   switch (key) {
@@ -108,6 +126,9 @@ function checkValue(rule: ValueRule, value: unknown): string | null {
       return rule.check ? (rule.check(value) === null ? null : `expected ${rule.check(value)}`) : null;
     case 'enum':
       return typeof value === 'string' && rule.values.includes(value) ? null : `expected one of ${rule.values.join(', ')}`;
+    case 'string':
+      if (typeof value !== 'string') return 'expected a string';
+      return rule.check(value) === null ? null : `expected ${rule.check(value)}`;
   }
 }
 
@@ -129,6 +150,10 @@ function parseEnvValue(rule: ValueRule, raw: string): [unknown] | string {
     }
     case 'enum':
       return rule.values.includes(s) ? [s] : `expected one of ${rule.values.join(', ')}`;
+    case 'string': {
+      const problem = rule.check(s);
+      return problem === null ? [s] : `expected ${problem}`;
+    }
   }
 }
 

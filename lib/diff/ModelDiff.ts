@@ -86,6 +86,94 @@ export interface TensorDiff {
    * changed 2-D weight matrices, computed when an analysis asks for it. `rank` = min(64, min(m, n) / 4).
    */
   lowRank?: { rank: number; energy: number };
+  /**
+   * Spectral norm and stable rank of a weight matrix on each side (the tensor viewed as a matrix:
+   * [out, in*kh*kw] in PyTorch layout, [kh*kw*in, out] in TF layout; the singular values do not depend
+   * on which), computed when an analysis asks for them (`AnalysisNeeds.spectral`).
+   */
+  spectral?: { a: SpectralNorm | null; b: SpectralNorm | null };
+  /**
+   * Histogram of |x| in units of the tensor's RMS on each side (weight tensors of >= 2 dimensions),
+   * computed when an analysis asks for it (`AnalysisNeeds.histograms`).
+   */
+  histogram?: { a: AbsHistogram | null; b: AbsHistogram | null };
+  /**
+   * The comparison of the dequantized values, for a pair in which a side is stored as integer codes
+   * with a recognised quantization convention (`lib/quant/`), computed when an analysis asks for it
+   * (`AnalysisNeeds.dequant`). `diff` is then the precision loss measured on real values, where the
+   * plain {@link TensorDiff.diff} compared raw codes.
+   */
+  dequant?: DequantDiff;
+}
+
+/**
+ * Spectral norm of a matrix M by seeded Golub-Kahan-Lanczos bidiagonalization (a power method with full
+ * reorthogonalization: `lib/diff/spectralNorm.ts`), run until the relative change of the sigma_max^2
+ * estimate falls below 1e-10 twice in a row, or 300 steps.
+ */
+export interface SpectralNorm {
+  /** The matrix view [rows, cols]. */
+  rows: number;
+  cols: number;
+  /** Largest singular value (finite elements; non-finite read as 0). */
+  sigma_max: number;
+  /** ||M||_F^2 over finite elements. */
+  frobenius_sq: number;
+  /** ||M||_F^2 / sigma_max^2, in [1, min(rows, cols)]. */
+  stable_rank: number;
+  /** Lanczos steps (each one product with M and one with M^T). */
+  iterations: number;
+  /** The last relative change of sigma_max^2 (the achieved tolerance). */
+  tolerance: number;
+  converged: boolean;
+}
+
+/** Counts of |x| / RMS(x) in bins of `bin_width` over [0, bins * bin_width). */
+export interface AbsHistogram {
+  /** RMS of the finite elements (||x|| / sqrt(finite)). */
+  rms: number;
+  /** Bin width in units of the RMS (0.1). */
+  bin_width: number;
+  counts: number[];
+  /** Elements at or above bins * bin_width RMS. */
+  above: number;
+  non_finite: number;
+}
+
+/** A dequantized comparison (see {@link TensorDiff.dequant}). */
+export interface DequantDiff {
+  /** The encoding of each side; null for a side compared as stored (a float side). */
+  encoding: { a: QuantEncodingInfo | null; b: QuantEncodingInfo | null };
+  /** Statistics of the dequantized values. */
+  stats: { a: TensorStats; b: TensorStats };
+  /** Pair statistics of the dequantized values. */
+  diff: PairDiff;
+}
+
+/** How a side's integer codes were dequantized. */
+export interface QuantEncodingInfo {
+  /** `per_channel_symmetric` (`<name>_scale`), `torch_affine` (quantized tensor), `tfjs_affine` (`q_scale`, `q_min`). */
+  convention: string;
+  /** Channel axis of the scales; null for one scale per tensor. */
+  axis: number | null;
+  /** Number of scales. */
+  channels: number;
+  /** The tensors holding scales, zero points or minimums. */
+  tensors: string[];
+}
+
+/** One tensor of an input, without data: what the structure, memory and cost analyses read. */
+export interface TensorEntry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  count: number;
+  /** Bytes of its data as stored (Q8_0: 34 per 32 elements); 0 for a tied alias, whose storage is another tensor's. */
+  bytes: number;
+  /** Role the format states (`quantized`, `quant_scale`, `optimizer`, ...), when it states one. */
+  role?: string;
+  /** The tensor it shares storage with (tied weights). */
+  aliasOf?: string;
 }
 
 /** What the diff says about one input file. */
@@ -104,6 +192,8 @@ export interface InputInfo {
   orderIsDepth: boolean;
   /** Tensor names in file order. */
   order: string[];
+  /** Every tensor (names, dtypes, shapes, stored bytes) in file order. */
+  entries: TensorEntry[];
 }
 
 /**

@@ -8,21 +8,33 @@ import type { AnalysisNeeds } from '../analyses/Analysis.js';
 import { DiffaiError } from '../errors.js';
 import { openModel } from '../formats/openModel.js';
 import type { ModelFile, TensorDescriptor } from '../formats/TensorDescriptor.js';
-import { PAIR_WIDTH, STATS_WIDTH, type RawAbortHandle, type RawAddon, type RawPairJob, type RawTensorRef, type RawWorkOptions } from '../native/AddonTypes.js';
+import { PAIR_WIDTH, STATS_WIDTH, type RawAbortHandle, type RawAddon, type RawTensorRef, type RawWorkOptions } from '../native/AddonTypes.js';
 import { addon } from '../native/loadAddon.js';
+import { computeDequant } from './computeDequant.js';
+import { computeHistograms } from './computeHistograms.js';
+import { computeSpectral } from './computeSpectral.js';
 import { lowRankEnergy, lowRankTestRank } from './lowRankEnergy.js';
+import { tensorEntries } from './tensorEntries.js';
 import { isComparable, kindOf, matchTensors, type TensorMatch } from './matchTensors.js';
 import type { DiffRun, DiffSummary, InputInfo, ModelDiff, TensorDiff, TrajectoryStep } from './ModelDiff.js';
+import { PackedJobTable } from './PackedJobTable.js';
 import { pairDiffFromRecord, statsFromRecord } from './records.js';
-import { byteLengthOfSource, toRawRef } from './toRawRef.js';
+import { toRawRef } from './toRawRef.js';
 import { layoutOf, unitViewOf } from './unitAxis.js';
 
 /** Progress of a diff, reported to {@link DiffOptions.onProgress}. */
 export interface DiffProgress {
   /** What is running: `stats` (the diff itself), then the extra work analyses asked for. */
-  phase: 'stats' | 'unit_norms' | 'trajectory' | 'low_rank';
+  phase: 'stats' | 'unit_norms' | 'trajectory' | 'low_rank' | 'spectral' | 'histograms' | 'dequant';
   bytesDone: number;
   bytesTotal: number;
+  /**
+   * `stats` phase only: tensors finished, estimated from `bytesDone` (the tensors whose bytes lie
+   * below it in plan order: work is handed to the threads in that order, so the estimate trails the
+   * truth by at most the tensors in flight), and the number of tensors the phase reads.
+   */
+  tensorsDone?: number;
+  tensorsTotal?: number;
 }
 
 /** Options of {@link diffModels}. */
@@ -82,6 +94,9 @@ export async function diffModels(models: readonly ModelFile[], options: DiffOpti
     if (needs.unitNorms) await computeUnitNorms(native, models, plans, diffs, options, abort);
     if (needs.trajectory && models.length >= 3) run.trajectory = await computeTrajectory(native, models, keep, options, abort);
     if (needs.lowRank) await computeLowRank(native, plans, diffs, options, abort);
+    if (needs.spectral) await computeSpectral(native, models, plans, diffs, workOptions('spectral', options, abort));
+    if (needs.histograms) await computeHistograms(native, models, plans, diffs, workOptions('histograms', options, abort));
+    if (needs.dequant) await computeDequant(native, models, plans, diffs, epsilon, workOptions('dequant', options, abort));
     return run;
   } finally {
     abort?.dispose();
@@ -116,6 +131,7 @@ function inputInfo(m: ModelFile): InputInfo {
     metadata: { ...m.metadata },
     orderIsDepth: m.orderIsDepth,
     order: m.tensors.map((t) => t.name),
+    entries: tensorEntries(m),
   };
 }
 
@@ -133,12 +149,40 @@ function linkAbort(native: RawAddon, signal: AbortSignal | undefined): LinkedAbo
   return { handle, dispose: () => signal.removeEventListener('abort', onAbort) };
 }
 
-function workOptions(phase: DiffProgress['phase'], options: DiffOptions, abort: LinkedAbort | undefined, base = 0, total?: number): RawWorkOptions {
+function workOptions(
+  phase: DiffProgress['phase'],
+  options: DiffOptions,
+  abort: LinkedAbort | undefined,
+  base = 0,
+  total?: number,
+  tensorEnds?: Float64Array,
+): RawWorkOptions {
   const onProgress = options.onProgress;
   return {
     abort: abort?.handle,
-    onProgress: onProgress ? (done, tot) => onProgress({ phase, bytesDone: base + done, bytesTotal: total ?? tot }) : undefined,
+    onProgress: onProgress
+      ? (done, tot) => {
+          const p: DiffProgress = { phase, bytesDone: base + done, bytesTotal: total ?? tot };
+          if (tensorEnds) {
+            p.tensorsDone = countAtMost(tensorEnds, p.bytesDone);
+            p.tensorsTotal = tensorEnds.length;
+          }
+          onProgress(p);
+        }
+      : undefined,
   };
+}
+
+/** Number of values of the ascending array `ends` that are <= x (binary search). */
+function countAtMost(ends: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = ends.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ends[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 async function computeDiffs(
@@ -148,41 +192,31 @@ async function computeDiffs(
   options: DiffOptions,
   abort: LinkedAbort | undefined,
 ): Promise<ModelDiff[]> {
-  const pairJobs: RawPairJob[] = [];
-  const statsJobs: RawTensorRef[] = [];
+  const pairJobs = new PackedJobTable('pair');
+  const statsJobs = new PackedJobTable('stats');
   // Per plan and match: where its results are.
   const where: { pair?: number; statsA?: number; statsB?: number }[][] = [];
-  let pairBytes = 0;
-  let statsBytes = 0;
   for (const plan of plans) {
     const w: { pair?: number; statsA?: number; statsB?: number }[] = [];
     for (const m of plan.matches) {
       if (isComparable(m)) {
-        w.push({ pair: pairJobs.length });
-        pairJobs.push({ a: toRawRef(m.a!), b: toRawRef(m.b!), epsilon });
-        pairBytes += byteLengthOfSource(m.a!) + byteLengthOfSource(m.b!);
+        w.push({ pair: pairJobs.addPair(m.a!, m.b!, epsilon) });
       } else {
         const e: { statsA?: number; statsB?: number } = {};
-        if (m.a) {
-          e.statsA = statsJobs.length;
-          statsJobs.push(toRawRef(m.a));
-          statsBytes += byteLengthOfSource(m.a);
-        }
-        if (m.b) {
-          e.statsB = statsJobs.length;
-          statsJobs.push(toRawRef(m.b));
-          statsBytes += byteLengthOfSource(m.b);
-        }
+        if (m.a) e.statsA = statsJobs.addStats(m.a);
+        if (m.b) e.statsB = statsJobs.addStats(m.b);
         w.push(e);
       }
     }
     where.push(w);
   }
-  const total = pairBytes + statsBytes;
+  const pairBytes = pairJobs.bytes;
+  const total = pairBytes + statsJobs.bytes;
   const pairOut = new Float64Array(pairJobs.length * PAIR_WIDTH);
   const statsOut = new Float64Array(statsJobs.length * STATS_WIDTH);
-  if (pairJobs.length) await native.pair(pairJobs, pairOut, workOptions('stats', options, abort, 0, total));
-  if (statsJobs.length) await native.stats(statsJobs, statsOut, workOptions('stats', options, abort, pairBytes, total));
+  const ends = options.onProgress ? Float64Array.from([...pairJobs.ends, ...statsJobs.ends.map((e) => e + pairBytes)]) : undefined;
+  if (pairJobs.length) await native.pair(pairJobs.build(), pairOut, workOptions('stats', options, abort, 0, total, ends));
+  if (statsJobs.length) await native.stats(statsJobs.build(), statsOut, workOptions('stats', options, abort, pairBytes, total, ends));
 
   return plans.map((plan, p) => {
     const tensors: TensorDiff[] = plan.matches.map((m, i) => {

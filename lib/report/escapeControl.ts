@@ -6,7 +6,6 @@
 
 // C0 controls (newline, carriage return, ESC ...), DEL, C1 controls, and the Unicode line and paragraph
 // separators: anything that could end a line, move the cursor or start an ANSI escape sequence.
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /**

@@ -122,7 +122,7 @@ describe('injected faults', () => {
     expect(r.anom.anomalies[0].growth).toBeCloseTo(1e4, -1);
     expect(r.lp.trend).toBe('degrading');
     expect(r.conv.status).toBe('diverging');
-    expect(r.lines).toContain('anomaly_detection: type=gradient_explosion, severity=critical, affected=1 layer (fc2.weight: growth=1e4, r=9999)');
+    expect(r.lines).toContain('anomaly_detection: type=gradient_explosion, severity=critical, affected=1 layer (fc2.weight: growth=10000, r=9999)');
   });
 
   it('gpt exploded: gradient_explosion naming blocks.1.attn.in_proj_weight', async () => {

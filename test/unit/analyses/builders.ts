@@ -5,8 +5,8 @@
  * feeds an analysis are consistent with each other, as the diff engine's would be.
  */
 import { DEFAULT_CONFIG, type Config, type Thresholds } from '../../../lib/config/Config.js';
-import type { DiffRun, DiffSummary, InputInfo, ModelDiff, PairDiff, TensorDiff, TensorStats, TensorStatus, TrajectoryStep } from '../../../lib/diff/ModelDiff.js';
-import { DTYPES, type DType } from '../../../lib/formats/dtype.js';
+import type { AbsHistogram, DiffRun, DiffSummary, InputInfo, ModelDiff, PairDiff, SpectralNorm, TensorDiff, TensorStats, TensorStatus, TrajectoryStep } from '../../../lib/diff/ModelDiff.js';
+import { byteLengthOf, DTYPES, type DType } from '../../../lib/formats/dtype.js';
 
 /** One tensor of a checkpoint. */
 export interface TensorSpec {
@@ -17,11 +17,20 @@ export interface TensorSpec {
   dtype?: DType;
   /** Tied alias target. */
   aliasOf?: string;
+  /** The role a format would state (`quantized`, `quant_scale`, `optimizer` ...). */
+  role?: string;
+  /**
+   * `data` are integer codes of a quantized tensor: value = code * scale[c] + offset[c] along `axis`
+   * (null: one scale). Gives `TensorDiff.dequant` when the other side is float.
+   */
+  quant?: { scale: number[]; offset: number[]; axis: number | null; convention?: string; tensors?: string[] };
 }
 
 /** One input file. */
 export interface Checkpoint {
   metadata?: Record<string, unknown>;
+  /** Whether the file keeps depth order (a `.pt` state dict). Default false. */
+  orderIsDepth?: boolean;
   tensors: Record<string, TensorSpec>;
   path?: string;
 }
@@ -32,6 +41,9 @@ export interface BuildOptions {
   unitNorms?: boolean;
   lowRank?: boolean;
   trajectory?: boolean;
+  spectral?: boolean;
+  histograms?: boolean;
+  dequant?: boolean;
 }
 
 /** A seeded generator (mulberry32) with standard normal draws. */
@@ -260,6 +272,71 @@ export function lowRankEnergyOf(a: ArrayLike<number>, b: ArrayLike<number>, m: n
   return ev.slice(0, k).reduce((s, x) => s + Math.max(0, x), 0) / total;
 }
 
+/** The dequantized values of a spec (its data when it has no `quant`). */
+export function dequantValues(t: TensorSpec, shape: readonly number[]): Float64Array {
+  const q = t.quant;
+  if (!q) return Float64Array.from(t.data);
+  let inner = 1;
+  if (q.axis !== null) for (let k = q.axis + 1; k < shape.length; k++) inner *= shape[k];
+  const n = q.scale.length;
+  return Float64Array.from(t.data, (v, i) => {
+    const c = q.axis === null ? 0 : Math.floor(i / inner) % n;
+    return v * q.scale[c] + q.offset[c];
+  });
+}
+
+/**
+ * Exact spectral norm of a tensor of >= 2 dims viewed [shape[0], rest] (PyTorch layout), with a view of
+ * at least 2x2: sigma_max^2 = the largest eigenvalue of the Gram matrix (Jacobi); null otherwise.
+ */
+export function spectralOf(x: ArrayLike<number>, shape: readonly number[]): SpectralNorm | null {
+  if (!unitNormsOf(x, shape)) return null;
+  const m = shape[0];
+  const n = x.length / m;
+  const k = Math.min(m, n);
+  const g = new Float64Array(k * k);
+  let fro = 0;
+  for (let i = 0; i < x.length; i++) if (Number.isFinite(x[i])) fro += x[i] * x[i];
+  const v = (r: number, c: number) => (Number.isFinite(x[r * n + c]) ? x[r * n + c] : 0);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) {
+      let sum = 0;
+      if (m <= n) for (let c = 0; c < n; c++) sum += v(i, c) * v(j, c);
+      else for (let r = 0; r < m; r++) sum += v(r, i) * v(r, j);
+      g[i * k + j] = sum;
+    }
+  }
+  const top = Math.max(...jacobiEigenvalues(g, k));
+  if (!(top > 0)) return null;
+  return { rows: m, cols: n, sigma_max: Math.sqrt(top), frobenius_sq: fro, stable_rank: fro / top, iterations: 1, tolerance: 0, converged: true };
+}
+
+/** The |x| / RMS histogram of the diff engine (40 bins of 0.1 RMS). */
+export function histogramOf(x: ArrayLike<number>): AbsHistogram | null {
+  let sq = 0;
+  let finite = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) continue;
+    sq += x[i] * x[i];
+    finite++;
+  }
+  const rms = finite > 0 ? Math.sqrt(sq / finite) : 0;
+  if (!(rms > 0)) return null;
+  const counts = new Array<number>(40).fill(0);
+  let above = 0;
+  let nonFinite = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) {
+      nonFinite++;
+      continue;
+    }
+    const b = Math.floor(Math.abs(x[i]) / (0.1 * rms));
+    if (b >= 40) above++;
+    else counts[b]++;
+  }
+  return { rms, bin_width: 0.1, counts, above, non_finite: nonFinite };
+}
+
 const sameShape = (x: readonly number[], y: readonly number[]) => x.length === y.length && x.every((d, i) => d === y[i]);
 
 function diffPair(ck: Checkpoint[], from: number, to: number, opts: BuildOptions): ModelDiff {
@@ -302,6 +379,12 @@ function diffPair(ck: Checkpoint[], from: number, to: number, opts: BuildOptions
         const ub = unitNormsOf(b.data, shapeB!);
         if (ua || ub) td.unitNorms = { a: ua, b: ub };
       }
+      if ((opts.dequant ?? true) && (a.quant || b.quant) && a.data.length === b.data.length) {
+        const va = dequantValues(a, shapeA!);
+        const vb = dequantValues(b, shapeB!);
+        const info = (x: TensorSpec) => (x.quant ? { convention: x.quant.convention ?? 'per_channel_symmetric', axis: x.quant.axis, channels: x.quant.scale.length, tensors: x.quant.tensors ?? [] } : null);
+        td.dequant = { encoding: { a: info(a), b: info(b) }, stats: { a: statsOf(va), b: statsOf(vb) }, diff: pairOf(va, vb, eps) };
+      }
       if ((opts.lowRank ?? true) && td.status === 'changed' && isFloat && shapeA!.length >= 2) {
         const m = shapeA![0];
         const n = a.data.length / m;
@@ -312,6 +395,16 @@ function diffPair(ck: Checkpoint[], from: number, to: number, opts: BuildOptions
       const ua = a && DTYPES[dtA!].kind === 'float' ? unitNormsOf(a.data, shapeA!) : null;
       const ub = b && DTYPES[dtB!].kind === 'float' ? unitNormsOf(b.data, shapeB!) : null;
       if (ua || ub) td.unitNorms = { a: ua, b: ub };
+    }
+    if (opts.spectral ?? true) {
+      const sa = a && DTYPES[dtA!].kind === 'float' ? spectralOf(a.data, shapeA!) : null;
+      const sb = b && DTYPES[dtB!].kind === 'float' ? spectralOf(b.data, shapeB!) : null;
+      if (sa || sb) td.spectral = { a: sa, b: sb };
+    }
+    if (opts.histograms ?? true) {
+      const ha = a && DTYPES[dtA!].kind === 'float' && unitNormsOf(a.data, shapeA!) ? histogramOf(a.data) : null;
+      const hb = b && DTYPES[dtB!].kind === 'float' && unitNormsOf(b.data, shapeB!) ? histogramOf(b.data) : null;
+      if (ha || hb) td.histogram = { a: ha, b: hb };
     }
     return td;
   });
@@ -378,8 +471,15 @@ export function makeRun(ck: Checkpoint[], opts: BuildOptions = {}): DiffRun {
       params,
       bytes,
       metadata: { ...(c.metadata ?? {}) },
-      orderIsDepth: false,
+      orderIsDepth: c.orderIsDepth ?? false,
       order: names,
+      entries: Object.entries(c.tensors).map(([name, t]) => {
+        const dtype = t.dtype ?? 'F32';
+        const e: InputInfo['entries'][number] = { name, dtype, shape: t.shape ?? [t.data.length], count: t.data.length, bytes: t.aliasOf !== undefined ? 0 : byteLengthOf(dtype, t.data.length) };
+        if (t.role !== undefined) e.role = t.role;
+        if (t.aliasOf !== undefined) e.aliasOf = t.aliasOf;
+        return e;
+      }),
     };
   });
   const pairs: ModelDiff[] = [];

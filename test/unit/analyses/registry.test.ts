@@ -16,7 +16,20 @@ const runs: Record<string, DiffRun> = {
 
 describe('registry', () => {
   it('lists the implemented analyses in SPEC order', () => {
-    expect(ANALYSES.map((a) => a.key)).toEqual(['learning_progress', 'convergence_analysis', 'anomaly_detection', 'sort_by_change_magnitude', 'change_summary']);
+    expect(ANALYSES.map((a) => a.key)).toEqual([
+      'learning_progress',
+      'convergence_analysis',
+      'anomaly_detection',
+      'gradient_analysis',
+      'architecture_comparison',
+      'param_efficiency_analysis',
+      'memory_analysis',
+      'inference_speed_estimate',
+      'performance_impact_estimate',
+      'quantization_analysis',
+      'sort_by_change_magnitude',
+      'change_summary',
+    ]);
     const positions = ANALYSES.map((a) => ANALYSIS_KEYS.indexOf(a.key));
     expect([...positions].sort((x, y) => x - y)).toEqual(positions);
     expect(getAnalysis('change_summary')?.key).toBe('change_summary');
@@ -27,6 +40,8 @@ describe('registry', () => {
     expect(getAnalysis('learning_progress')?.needs).toEqual({ unitNorms: true });
     expect(getAnalysis('convergence_analysis')?.needs).toEqual({ trajectory: true });
     expect(getAnalysis('change_summary')?.needs).toEqual({ lowRank: true });
+    expect(getAnalysis('param_efficiency_analysis')?.needs).toEqual({ unitNorms: true, histograms: true, spectral: true });
+    expect(getAnalysis('quantization_analysis')?.needs).toEqual({ dequant: true });
   });
 
   for (const [name, run] of Object.entries(runs)) {

@@ -12,15 +12,17 @@ import type { InputInfo } from '../../../lib/diff/ModelDiff.js';
 import { config, gaussian, handRun, mat, pairNoise, pairOf, pairRun, statsOf, toBF16, vec } from './builders.js';
 
 describe('formatNumber (%.4g)', () => {
-  it('prints 4 significant figures without trailing zeros, exponent form outside [1e-4, 1e4)', () => {
+  it('prints numbers like the diff lines: integers exact, 4 significant figures, exponent form outside [1e-3, 1e5)', () => {
     expect(formatNumber(0.0543)).toBe('0.0543');
     expect(formatNumber(0.8)).toBe('0.8');
     expect(formatNumber(0.060858061945)).toBe('0.06086');
     expect(formatNumber(1.5e-5)).toBe('1.5e-5');
-    expect(formatNumber(12346)).toBe('1.235e4');
-    expect(formatNumber(9999.6)).toBe('1e4');
+    expect(formatNumber(12346)).toBe('12346');
+    expect(formatNumber(12345.6)).toBe('12350');
+    expect(formatNumber(9999.6)).toBe('10000');
+    expect(formatNumber(123456.7)).toBe('1.235e5');
     expect(formatNumber(1234)).toBe('1234');
-    expect(formatNumber(-0.00012346)).toBe('-0.0001235');
+    expect(formatNumber(-0.00012346)).toBe('-1.235e-4');
     expect(formatNumber(0)).toBe('0');
     expect(formatNumber(null)).toBe('null');
     expect(formatNumber(Infinity)).toBe('inf');
@@ -133,7 +135,7 @@ describe('builder consistency', () => {
 
 describe('checkpointIntervals', () => {
   const info = (metadata: Record<string, unknown>, i: number): InputInfo => ({
-    path: `c${i}`, format: 'safetensors', tensors: 0, params: 0, bytes: 0, metadata, orderIsDepth: false, order: [],
+    path: `c${i}`, format: 'safetensors', tensors: 0, params: 0, bytes: 0, metadata, orderIsDepth: false, order: [], entries: [],
   });
   it('reads step metadata given as strings (safetensors __metadata__)', () => {
     const iv = checkpointIntervals([{ step: '0' }, { step: '100' }, { step: '300' }].map(info));
