@@ -28,6 +28,18 @@ simd::PairParams ParamsFor(double epsilon) {
   return p;
 }
 
+// Number of the n 8-byte elements from index `start` that differ (unaligned data: memcpy).
+uint64_t CountDifferingWords(const uint8_t* a, const uint8_t* b, uint64_t start, size_t n) {
+  uint64_t changed = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t x, y;
+    std::memcpy(&x, a + (start + i) * 8, 8);
+    std::memcpy(&y, b + (start + i) * 8, 8);
+    changed += x != y;
+  }
+  return changed;
+}
+
 // Folds pairs [start, start + n) of job into *acc (no identical check).
 void PairPart(const simd::Kernels& k, const PairJob& job, const simd::PairParams& prm,
               uint64_t start, uint64_t n, PairAcc* acc) {
@@ -35,6 +47,9 @@ void PairPart(const simd::Kernels& k, const PairJob& job, const simd::PairParams
   const TensorSpan& b = job.b;
   if (!Info(a.dtype).float32_exact || !Info(b.dtype).float32_exact) {
     // F64 or an integer on either side: float64 throughout.
+    // Two 64-bit integer sides compared exactly (epsilon 0) count changes on the integers themselves:
+    // as doubles, 2^53 and 2^53 + 1 would compare equal.
+    const bool exact64 = a.dtype == b.dtype && (a.dtype == DType::kI64 || a.dtype == DType::kU64) && prm.epsilon == 0;
     double xa[kPiece], xb[kPiece];
     for (uint64_t off = 0; off < n; off += kPiece) {
       const size_t m = n - off < kPiece ? n - off : kPiece;
@@ -46,6 +61,7 @@ void PairPart(const simd::Kernels& k, const PairJob& job, const simd::PairParams
       if (!simd::FastPairSums(xa, xb, m, prm.epsilon, &s)) {
         simd::ExactPairSums(xa, xb, m, prm.epsilon, &s);
       }
+      if (exact64) s.d.changed = CountDifferingWords(a.data, b.data, start + off, m);
       FoldPair(*acc, s);
     }
     return;

@@ -233,3 +233,21 @@ describe('diffai CLI: inputs out of training order', () => {
     expect(runCli([ex('mlp_ep1.safetensors'), ex('mlp_ep2.safetensors')]).stdout).not.toContain('[WARNING]');
   });
 });
+
+describe('diffai CLI: 64-bit integers compare exactly', () => {
+  it.each([
+    ['I64', 2n ** 53n, 2n ** 53n + 1n],
+    ['U64', 2n ** 64n - 1n, 2n ** 64n - 2n],
+  ])('%s %s against %s is a change', (dtype, x, y) => {
+    const bytes = (v: bigint) => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, v), true);
+      return b;
+    };
+    const a = writeTemp(`i64_a_${dtype}.safetensors`, buildSafetensors({ step: { dtype: dtype as 'I64', shape: [], bytes: bytes(x) } }));
+    const b = writeTemp(`i64_b_${dtype}.safetensors`, buildSafetensors({ step: { dtype: dtype as 'I64', shape: [], bytes: bytes(y) } }));
+    const r = runCli([a, b, '-o', 'json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).tensors[0]).toMatchObject({ status: 'changed', diff: { changed: 1 } });
+  });
+});
