@@ -4,6 +4,7 @@
  * @module
  */
 import type { SortKey } from '../config/Config.js';
+import { DTYPES } from '../formats/dtype.js';
 import type { TensorDiff } from '../diff/ModelDiff.js';
 import type { Analysis, AnalysisContext, AnalysisResult } from './Analysis.js';
 import { formatNumber } from './formatNumber.js';
@@ -41,7 +42,12 @@ const DIRECTION: Record<SortKey, 'descending' | 'ascending'> = {
 
 function rawValue(t: TensorDiff, key: SortKey): number | null {
   if (key === 'name' || !t.diff) return null;
-  const v = t.diff[key];
+  // Integer codes against float weights: only the dequantized comparison means anything.
+  const [da, db] = t.dtype;
+  const codes = da !== null && db !== null && DTYPES[da].kind !== DTYPES[db].kind;
+  const d = t.dequant?.diff ?? (codes ? null : t.diff);
+  if (!d) return null;
+  const v = d[key];
   return Number.isNaN(v) ? null : v;
 }
 

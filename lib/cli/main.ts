@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ANALYSIS_KEYS, flagOf } from '../analyses/catalog.js';
+import { ANALYSES } from '../analyses/registry.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { compare } from '../compare.js';
 import { compareDirectories, isDirectoryPair } from '../compareDirectories.js';
@@ -24,7 +25,9 @@ import { addon } from '../native/loadAddon.js';
 import { formatCli } from '../report/formatCli.js';
 import { formatJson, jsonReplacer } from '../report/formatJson.js';
 import { directoryHasDifferences, formatDirectoryCli, formatDirectoryJson, formatDirectoryYaml } from '../report/formatDirectory.js';
-import { formatScanCli, formatScanJson, formatScanYaml } from '../report/formatScan.js';
+import { escapeControl } from '../report/escapeControl.js';
+import { formatScanCli, formatScanJson, formatScanYaml, type ScanOutcome } from '../report/formatScan.js';
+import { toYaml } from '../report/toYaml.js';
 import { formatYaml } from '../report/formatYaml.js';
 import { hasDifferences } from '../report/toDocument.js';
 
@@ -84,14 +87,17 @@ function buildProgram(): Command {
     .option('--config <file>', 'configuration file (TOML)')
     .addOption(new Option('--color <when>', 'colour output').choices(['auto', 'always', 'never']))
     .option('--no-color', 'same as --color never')
-    .addOption(new Option('--sort-key <key>', 'key for --sort-by-change-magnitude').choices(['rel_l2', 'l2_diff', 'max_abs', 'mean_abs', 'cosine', 'changed', 'name']))
+    .addOption(new Option('--sort-key <key>', 'sort diff lines by KEY (implies --sort-by-change-magnitude)').choices(['rel_l2', 'l2_diff', 'max_abs', 'mean_abs', 'cosine', 'changed', 'name']))
     .addOption(new Option('--hardware-profile <name>', 'hardware profile of the cost model (#8, #15, #26)').choices([...HARDWARE_PROFILE_NAMES]))
     .option('--input-shape <shape>', 'per-sample input shape for conv layers, C,H,W or C,L (e.g. 1,28,28)')
     .option('--batch-tokens <n>', 'tokens (or samples) per batch for the batched figures of #8 and #15 (default 512)')
     .option('--all', 'run every available analysis')
     .option('--scan', 'list the security findings of pickle-bearing files (.pt, .pth, .bin, .npz, .npy) without diffing')
     .option('-V, --version', 'print the version');
-  for (const key of ANALYSIS_KEYS) program.option(flagOf(key), `analysis: ${key}`);
+  const available = new Set(ANALYSES.map((a) => a.key));
+  for (const key of ANALYSIS_KEYS) {
+    program.option(flagOf(key), available.has(key) ? 'analysis (docs/analyses.md)' : 'analysis not available in this version');
+  }
   program.helpOption('-h, --help', 'show this help');
   program.addHelpText(
     'after',
@@ -109,10 +115,13 @@ function flagOverrides(opts: Opts): ConfigOverrides {
   const output: Partial<Config['output']> = {};
   if (opts.output !== undefined) output.format = opts.output as Config['output']['format'];
   if (opts.epsilon !== undefined) {
-    const e = Number(opts.epsilon);
-    if (!(e >= 0) || !Number.isFinite(e)) throw new DiffaiError('ERR_USAGE', `--epsilon must be a finite number >= 0, got ${JSON.stringify(opts.epsilon)}`);
+    // A plain decimal number: Number() would also take '', ' 1', '0x10' and 'Infinity'.
+    const text = String(opts.epsilon);
+    const e = /^\+?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : NaN;
+    if (!Number.isFinite(e)) throw new DiffaiError('ERR_USAGE', `--epsilon must be a finite decimal number >= 0, got ${JSON.stringify(opts.epsilon)}`);
     output.epsilon = e;
   }
+  if (opts.quiet && opts.verbose) throw new DiffaiError('ERR_USAGE', '--quiet and --verbose contradict each other: choose one');
   if (opts.verbose) output.verbose = true;
   if (opts.quiet) output.quiet = true;
   if (opts.color === false) output.color = 'never';
@@ -123,11 +132,13 @@ function flagOverrides(opts: Opts): ConfigOverrides {
   if (opts.inputShape !== undefined) thresholds.input_shape = String(opts.inputShape);
   if (opts.batchTokens !== undefined) {
     const n = Number(opts.batchTokens);
-    if (!Number.isInteger(n) || n < 1) throw new DiffaiError('ERR_USAGE', `--batch-tokens must be an integer >= 1, got ${JSON.stringify(opts.batchTokens)}`);
+    if (!/^\d+$/.test(String(opts.batchTokens)) || !Number.isSafeInteger(n) || n < 1) throw new DiffaiError('ERR_USAGE', `--batch-tokens must be an integer >= 1, got ${JSON.stringify(opts.batchTokens)}`);
     thresholds.batch_tokens = n;
   }
   const ml: Record<string, boolean> = {};
   if (opts.all) ml.enable_all = true;
+  // A sort key asks for the sorted view: --sort-key alone implies --sort-by-change-magnitude.
+  if (opts.sortKey !== undefined) ml.sort_by_change_magnitude = true;
   for (const key of ANALYSIS_KEYS) {
     const camel = key.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
     if (opts[camel]) ml[key] = true;
@@ -144,14 +155,23 @@ function useColor(config: Config, io: CliIo): boolean {
   return io.isTTY && !('NO_COLOR' in io.env && io.env.NO_COLOR !== '');
 }
 
-function reportError(e: unknown, jsonMode: boolean, io: CliIo): number {
+/** How errors are written: `CODE: message` on stderr, or an error document on stdout for -o json/yaml. */
+type ErrorMode = 'cli' | 'json' | 'yaml';
+
+function errorModeOf(format: string | undefined): ErrorMode {
+  return format === 'json' || format === 'yaml' ? format : 'cli';
+}
+
+function reportError(e: unknown, mode: ErrorMode, io: CliIo): number {
   const code = isDiffaiError(e) ? (e as DiffaiError).code : 'ERR_INTERNAL';
   const message = e instanceof Error ? e.message : String(e);
-  if (jsonMode) {
+  if (mode !== 'cli') {
     const file = isDiffaiError(e) ? (e as DiffaiError).file : undefined;
-    io.stdout(JSON.stringify({ schema: 'diffai/1', error: { code, message, ...(file ? { file } : {}) } }, jsonReplacer, 2) + '\n');
+    const doc = { schema: 'diffai/1', error: { code, message, ...(file ? { file } : {}) } };
+    io.stdout(mode === 'json' ? JSON.stringify(doc, jsonReplacer, 2) + '\n' : toYaml(doc));
   } else {
-    io.stderr(`${code}: ${message}\n`);
+    // Messages quote names from the files: escape control characters.
+    io.stderr(`${code}: ${escapeControl(message)}\n`);
     if (!isDiffaiError(e) && e instanceof Error && e.stack) io.stderr(e.stack + '\n');
   }
   return EXIT.error;
@@ -163,7 +183,9 @@ function reportError(e: unknown, jsonMode: boolean, io: CliIo): number {
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
   const program = buildProgram();
   const interrupt = new AbortController();
-  let jsonMode = argv.includes('json') && (argv.includes('-o') || argv.includes('--output'));
+  // Until the configuration is read, take the format from the command line as far as it can be seen.
+  const formatArg = argv.findIndex((a) => a === '-o' || a === '--output');
+  let errorMode = errorModeOf(formatArg >= 0 ? argv[formatArg + 1] : argv.find((a) => a.startsWith('--output='))?.slice(9));
   try {
     try {
       program.parse([...argv], { from: 'user' });
@@ -191,20 +213,31 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     if (opts.scan) {
       if (inputs.length < 1) throw new DiffaiError('ERR_USAGE', '--scan needs at least 1 file');
       const { config } = loadConfig({ configPath: opts.config as string | undefined, flags: flagOverrides(opts), env: io.env, cwd: io.cwd });
-      jsonMode = config.output.format === 'json';
-      const results = [];
-      for (const p of inputs) results.push(await scanFile(p));
+      errorMode = errorModeOf(config.output.format);
+      // Every file is scanned even when one cannot be read: a finding must never be hidden by an error.
+      const results: ScanOutcome[] = [];
+      for (const p of inputs) {
+        try {
+          results.push(await scanFile(p));
+        } catch (e) {
+          if (!isDiffaiError(e)) throw e;
+          results.push({ path: p, error: { code: (e as DiffaiError).code, message: (e as DiffaiError).message } });
+        }
+      }
+      const format = config.output.format;
       if (!config.output.quiet) {
-        const format = config.output.format;
         io.stdout(format === 'json' ? formatScanJson(results) : format === 'yaml' ? formatScanYaml(results) : formatScanCli(results, useColor(config, io)));
       }
-      return results.every((r) => r.safe) ? EXIT.same : EXIT.different;
+      // In CLI format, errors go to stderr like any other error; JSON/YAML carry them in `scans`.
+      if (format === 'cli') for (const r of results) if ('error' in r) io.stderr(`${r.error.code}: ${escapeControl(r.error.message)}\n`);
+      if (results.some((r) => 'error' in r)) return EXIT.error;
+      return results.every((r) => 'safe' in r && r.safe) ? EXIT.same : EXIT.different;
     }
     if (inputs.length < 2) {
       throw new DiffaiError('ERR_USAGE', `need at least 2 model files to compare, got ${inputs.length} (try diffai --help)`);
     }
     const { config } = loadConfig({ configPath: opts.config as string | undefined, flags: flagOverrides(opts), env: io.env, cwd: io.cwd });
-    jsonMode = config.output.format === 'json';
+    errorMode = errorModeOf(config.output.format);
     let ignoreKeysRegex: RegExp | undefined;
     if (opts.ignoreKeysRegex !== undefined) {
       try {
@@ -255,6 +288,6 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       io.stderr('ERR_ABORTED: interrupted\n');
       return EXIT.interrupted;
     }
-    return reportError(e, jsonMode, io);
+    return reportError(e, errorMode, io);
   }
 }

@@ -172,11 +172,18 @@ export function validateOverrides(raw: unknown, origin: string): ConfigOverrides
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new DiffaiError('ERR_CONFIG', `${origin}: expected a table of sections`);
   const out: ConfigOverrides = {};
   for (const [section, table] of Object.entries(raw as Record<string, unknown>)) {
+    if (table === null || typeof table !== 'object' || Array.isArray(table)) {
+      // A value outside any section: say where such a key belongs.
+      const home = SECTIONS.find((sec) => ruleOf(sec, section) !== null);
+      throw new DiffaiError(
+        'ERR_CONFIG',
+        home
+          ? `${origin}: ${section} must be inside a section: [${home}] ${section} = ...`
+          : `${origin}: unknown top-level key ${section} (settings go in ${SECTIONS.map((sec) => `[${sec}]`).join(', ')})`,
+      );
+    }
     if (!(SECTIONS as readonly string[]).includes(section)) {
       throw new DiffaiError('ERR_CONFIG', `${origin}: unknown section [${section}] (known: ${SECTIONS.map((s) => `[${s}]`).join(', ')})`);
-    }
-    if (table === null || typeof table !== 'object' || Array.isArray(table)) {
-      throw new DiffaiError('ERR_CONFIG', `${origin}: [${section}] must be a table`);
     }
     const target: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(table as Record<string, unknown>)) {
@@ -192,6 +199,23 @@ export function validateOverrides(raw: unknown, origin: string): ConfigOverrides
 }
 
 /**
+ * The kernels read `DIFFAI_THREADS` and `DIFFAI_SIMD` themselves and ignore values they cannot use;
+ * the CLI refuses such values instead of silently running otherwise.
+ *
+ * @throws DiffaiError `ERR_CONFIG` naming the variable.
+ */
+export function checkNativeEnv(env: NodeJS.ProcessEnv): void {
+  const threads = env.DIFFAI_THREADS;
+  if (threads !== undefined && threads !== '' && !(/^\d+$/.test(threads.trim()) && Number(threads) >= 1 && Number(threads) <= 1024)) {
+    throw new DiffaiError('ERR_CONFIG', `environment variable DIFFAI_THREADS=${JSON.stringify(threads)}: expected an integer from 1 to 1024 (threads of the native pool)`);
+  }
+  const simd = env.DIFFAI_SIMD;
+  if (simd !== undefined && simd !== '' && !['scalar', 'avx2', 'avx512'].includes(simd.trim())) {
+    throw new DiffaiError('ERR_CONFIG', `environment variable DIFFAI_SIMD=${JSON.stringify(simd)}: expected scalar, avx2 or avx512 (it can lower the kernels' level, never raise it)`);
+  }
+}
+
+/**
  * Reads `DIFFAI_*` variables: the short names `DIFFAI_ML_ANALYSIS_ALL`, `DIFFAI_ANOMALY_THRESHOLD`,
  * `DIFFAI_CONVERGENCE_PATIENCE`, and `DIFFAI_<SECTION>_<KEY>` for every key (e.g.
  * `DIFFAI_THRESHOLDS_MEMORY_LIMIT_MB=2048`, `DIFFAI_OUTPUT_FORMAT=json`). `DIFFAI_PREBUILD`,
@@ -201,6 +225,7 @@ export function validateOverrides(raw: unknown, origin: string): ConfigOverrides
  */
 export function overridesFromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   const out: ConfigOverrides = {};
+  checkNativeEnv(env);
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith('DIFFAI_') || FOREIGN_ENV.has(name) || raw === undefined) continue;
     let target: [keyof Config, string] | undefined = ENV_ALIASES[name];

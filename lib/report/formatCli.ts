@@ -6,6 +6,7 @@
 import { createColors } from 'picocolors';
 import type { AnalysisLevel } from '../analyses/Analysis.js';
 import { isTiedAlias } from '../diff/diffModels.js';
+import { DTYPES } from '../formats/dtype.js';
 import type { DiffRun, DiffSummary, ModelDiff, TensorDiff } from '../diff/ModelDiff.js';
 import { escapeControl } from './escapeControl.js';
 import { formatNumber as n, formatShape } from './formatNumber.js';
@@ -35,8 +36,17 @@ function rawTensorLine(t: TensorDiff, verbose: boolean, c: Colors): string | nul
     case 'shape_changed':
       return `${c.yellow('!')} ${t.name}: shape ${formatShape(sa)} -> ${formatShape(sb)}${da !== db ? `, dtype ${da} -> ${db}` : ''}`;
     case 'dtype_changed': {
+      const head = `${c.yellow('!')} ${t.name}: dtype ${da} -> ${db}`;
+      if (t.dequant) {
+        const q = t.dequant.diff;
+        return `${head}, dequantized rel_l2=${n(q.rel_l2)}, max_abs=${n(q.max_abs)}${nonFinite(t)}`;
+      }
+      if (da && db && DTYPES[da].kind !== DTYPES[db].kind) {
+        // Float weights against integer codes: the raw difference measures the encoding, not the weights.
+        return `${head} (integer codes, not compared as values; --quantization-analysis dequantizes them)`;
+      }
       const d = t.diff!;
-      return `${c.yellow('!')} ${t.name}: dtype ${da} -> ${db}, rel_l2=${n(d.rel_l2)}, max_abs=${n(d.max_abs)}${nonFinite(t)}`;
+      return `${head}, rel_l2=${n(d.rel_l2)}, max_abs=${n(d.max_abs)}${nonFinite(t)}`;
     }
     case 'changed': {
       const a = t.stats.a!;

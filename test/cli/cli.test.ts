@@ -251,3 +251,57 @@ describe('diffai CLI: 64-bit integers compare exactly', () => {
     expect(JSON.parse(r.stdout).tensors[0]).toMatchObject({ status: 'changed', diff: { changed: 1 } });
   });
 });
+
+describe('diffai CLI: strict flags and settings', () => {
+  it.each(['', ' 1', '0x10', 'Infinity', '1e400', '-1', 'nan'])('rejects --epsilon %j', (eps) => {
+    expect(runCli([A, B, '--epsilon', eps])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ERR_USAGE: --epsilon must be a finite decimal number >= 0/) });
+  });
+
+  it('accepts --epsilon in decimal and exponent form', () => {
+    expect(runCli([A, B, '--path', 'w', '--ignore-keys-regex', '^new$', '--epsilon', '1e0']).code).toBe(0);
+    expect(runCli([A, B, '--path', 'w', '--ignore-keys-regex', '^new$', '--epsilon', '.5']).code).toBe(1);
+  });
+
+  it('rejects --quiet with --verbose', () => {
+    expect(runCli([A, B, '-q', '-v'])).toMatchObject({ code: 2, stderr: 'ERR_USAGE: --quiet and --verbose contradict each other: choose one\n' });
+  });
+
+  it('--sort-key alone sorts (it implies --sort-by-change-magnitude)', () => {
+    const doc = JSON.parse(runCli([A, B, '--sort-key', 'max_abs', '-o', 'json']).stdout);
+    expect(Object.keys(doc.analyses)).toEqual(['sort_by_change_magnitude']);
+  });
+
+  it('marks the analyses this version does not have in --help', () => {
+    const help = runCli(['--help']).stdout;
+    expect(help).toMatch(/--learning-progress\s+analysis \(docs\/analyses\.md\)\n/);
+    expect(help).toMatch(/--attention-analysis\s+analysis not available in this version\n/);
+  });
+
+  it('writes errors as a YAML document with -o yaml', () => {
+    const r = runCli([A, '/nonexistent/y.safetensors', '-o', 'yaml']);
+    expect(r.code).toBe(2);
+    expect(parseYaml(r.stdout)).toEqual({
+      schema: 'diffai/1',
+      error: { code: 'ERR_FILE_NOT_FOUND', message: '/nonexistent/y.safetensors: no such file or directory', file: '/nonexistent/y.safetensors' },
+    });
+  });
+
+  it('says where a top-level config key belongs', () => {
+    const cfg = writeTemp('toplevel.toml', new TextEncoder().encode('top_k = 3\n'));
+    expect(runCli([A, B, '--config', cfg]).stderr).toMatch(/^ERR_CONFIG: .*toplevel\.toml: top_k must be inside a section: \[output\] top_k = \.\.\./);
+  });
+
+  it.each([
+    ['DIFFAI_THREADS', 'abc', /DIFFAI_THREADS="abc": expected an integer from 1 to 1024/],
+    ['DIFFAI_THREADS', '100000', /DIFFAI_THREADS="100000"/],
+    ['DIFFAI_SIMD', 'avx1024', /DIFFAI_SIMD="avx1024": expected scalar, avx2 or avx512/],
+  ])('rejects %s=%s', (name, value, message) => {
+    const r = runCli([A, B], { env: { [name]: value } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('honours a valid DIFFAI_THREADS and DIFFAI_SIMD', () => {
+    expect(runCli([A, B, '--quiet'], { env: { DIFFAI_THREADS: '1', DIFFAI_SIMD: 'scalar' } }).code).toBe(1);
+  });
+});

@@ -25,7 +25,7 @@ describe('diffai --scan', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(`[CRITICAL] scan: ${f}: dangerous global subprocess.Popen in archive/data.pkl (STACK_GLOBAL at byte 21)\n`);
     const doc = JSON.parse(runCli(['--scan', f, '-o', 'json']).stdout);
-    expect(doc.summary).toEqual({ files: 1, unsafe: 1 });
+    expect(doc.summary).toEqual({ files: 1, unsafe: 1, errors: 0 });
     expect(doc.scans[0].findings[0]).toMatchObject({ global: 'subprocess.Popen', opcode: 'STACK_GLOBAL', severity: 'dangerous' });
   });
 });
@@ -159,5 +159,28 @@ describe('inputs that are not regular files', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('== ckpt/step1.safetensors\nsummary: changed=6');
     expect(r.stdout).toContain('directory summary: compared=2, differing=1');
+  });
+});
+
+describe('diffai --scan with a file that cannot be read', () => {
+  it('still reports the findings of the others, then exits 2', () => {
+    const evil = join(MALICIOUS, 'zip_stack_global.pt');
+    const r = runCli(['--scan', evil, '/nonexistent/model.pt']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('[CRITICAL] scan: ');
+    expect(r.stdout).toContain('subprocess.Popen');
+    expect(r.stderr).toBe('ERR_FILE_NOT_FOUND: /nonexistent/model.pt: no such file or directory\n');
+    const doc = JSON.parse(runCli(['--scan', evil, '/nonexistent/model.pt', '-o', 'json']).stdout);
+    expect(doc.summary).toEqual({ files: 2, unsafe: 1, errors: 1 });
+    expect(doc.scans[1]).toEqual({ path: '/nonexistent/model.pt', error: { code: 'ERR_FILE_NOT_FOUND', message: '/nonexistent/model.pt: no such file or directory' } });
+  });
+});
+
+describe('float weights against integer codes', () => {
+  it('does not print a raw code difference as if it were a weight change', () => {
+    const r = runCli([model('trained/mlp_ep4.safetensors'), model('trained/mlp_final_int8.safetensors')]);
+    expect(r.stdout).toContain('! fc1.weight: dtype F32 -> I8 (integer codes, not compared as values; --quantization-analysis dequantizes them)');
+    const q = runCli([model('trained/mlp_ep4.safetensors'), model('trained/mlp_final_int8.safetensors'), '--quantization-analysis']);
+    expect(q.stdout).toMatch(/! fc1\.weight: dtype F32 -> I8, dequantized rel_l2=0\.00\d+, max_abs=/);
   });
 });
