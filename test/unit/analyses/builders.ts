@@ -4,6 +4,7 @@
  * float64 from the data given, with the definitions of `lib/diff/ModelDiff.ts`, so the numbers a test
  * feeds an analysis are consistent with each other, as the diff engine's would be.
  */
+import { symmetricEigenvalues } from '../../../lib/linalg/symmetricEigenvalues.js';
 import { DEFAULT_CONFIG, type Config, type Thresholds } from '../../../lib/config/Config.js';
 import type { AbsHistogram, DiffRun, DiffSummary, InputInfo, ModelDiff, PairDiff, SpectralNorm, TensorDiff, TensorStats, TensorStatus, TrajectoryStep } from '../../../lib/diff/ModelDiff.js';
 import { byteLengthOf, DTYPES, type DType } from '../../../lib/formats/dtype.js';
@@ -215,37 +216,9 @@ export function unitNormsOf(x: ArrayLike<number>, shape: readonly number[]): Flo
   return out;
 }
 
-/** Eigenvalues of a symmetric matrix (cyclic Jacobi), for the exact low-rank energy of small updates. */
+/** Eigenvalues of a symmetric matrix (the library's cyclic Jacobi), for the exact low-rank energy of small updates. */
 function jacobiEigenvalues(m: Float64Array, n: number): number[] {
-  const a = Float64Array.from(m);
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] ** 2;
-    if (off < 1e-30) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p];
-          const akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k];
-          const aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-      }
-    }
-  }
-  return Array.from({ length: n }, (_, i) => a[i * n + i]);
+  return Array.from(symmetricEigenvalues(m, n));
 }
 
 /** Exact share of ||D||_F^2 in the best rank-k approximation of D = B - A viewed [m, n]. */
