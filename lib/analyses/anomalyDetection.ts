@@ -10,7 +10,7 @@ import { formatFields } from './formatFields.js';
 import { formatNumber } from './formatNumber.js';
 import { jsonNumber } from './jsonNumber.js';
 import { median, modifiedZScores } from './modifiedZScores.js';
-import { tensorRole, type TensorRole } from './roles.js';
+import { tensorRole, type TensorRole } from '../structure/tensorRole.js';
 import { tensorSets, type PooledTensor } from './tensorSets.js';
 import { newNonFiniteOf } from './trainingHealth.js';
 

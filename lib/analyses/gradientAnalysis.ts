@@ -15,7 +15,7 @@ import { checkpointIntervals } from './intervals.js';
 import { jsonNumber } from './jsonNumber.js';
 import { median } from './modifiedZScores.js';
 import { pairKind } from './pairKind.js';
-import { NON_PARAMETER_ROLES, tensorRole } from './roles.js';
+import { NON_PARAMETER_ROLES, tensorRole } from '../structure/tensorRole.js';
 import { tensorSets } from './tensorSets.js';
 import { newNonFiniteOf } from './trainingHealth.js';
 

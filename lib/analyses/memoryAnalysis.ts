@@ -10,7 +10,7 @@ import { formatFields } from './formatFields.js';
 import { formatNumber } from './formatNumber.js';
 import { jsonNumber } from './jsonNumber.js';
 import { modelBytes, type ModelBytes } from './modelBytes.js';
-import { NON_PARAMETER_ROLES, tensorRole } from './roles.js';
+import { NON_PARAMETER_ROLES, tensorRole } from '../structure/tensorRole.js';
 
 const MIB = 1024 * 1024;
 

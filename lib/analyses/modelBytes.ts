@@ -5,7 +5,7 @@
  */
 import type { InputInfo } from '../diff/ModelDiff.js';
 import { DTYPES } from '../formats/dtype.js';
-import { tensorRole } from './roles.js';
+import { tensorRole } from '../structure/tensorRole.js';
 
 /** Bytes of one input by class. */
 export interface ModelBytes {
@@ -28,7 +28,7 @@ export interface ModelBytes {
 }
 
 /**
- * Classifies every tensor of an input by its role (`roles.ts`; the format's own role first: `optimizer`,
+ * Classifies every tensor of an input by its role (`lib/structure/tensorRole.ts`; the format's own role first: `optimizer`,
  * `quant_scale`, `quant_zero_point`, `quantized`) and sums its stored bytes.
  */
 export function modelBytes(input: Pick<InputInfo, 'entries'>): ModelBytes {

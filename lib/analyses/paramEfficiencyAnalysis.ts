@@ -11,7 +11,7 @@ import { formatFields } from './formatFields.js';
 import { formatNumber } from './formatNumber.js';
 import { jsonNumber } from './jsonNumber.js';
 import { median } from './modifiedZScores.js';
-import { tensorRole } from './roles.js';
+import { tensorRole } from '../structure/tensorRole.js';
 
 /**
  * Share of N(0, sigma^2) with |w| < 0.1 sigma: erf(0.1 / sqrt 2) = 0.0797. A weight matrix whose share

@@ -12,7 +12,7 @@ import { formatNumber } from './formatNumber.js';
 import { speedDetail, speedModelReason, type SpeedDetail } from './inferenceSpeedEstimate.js';
 import { jsonNumber } from './jsonNumber.js';
 import { modelBytes } from './modelBytes.js';
-import { NON_PARAMETER_ROLES, tensorRole } from './roles.js';
+import { NON_PARAMETER_ROLES, tensorRole } from '../structure/tensorRole.js';
 import { speedModel } from './speedModel.js';
 
 /** `good`, `fair` or `poor`. */

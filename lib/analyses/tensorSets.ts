@@ -5,7 +5,7 @@
  */
 import { DTYPES } from '../formats/dtype.js';
 import type { ModelDiff, TensorDiff } from '../diff/ModelDiff.js';
-import { NON_PARAMETER_ROLES, tensorRole, type TensorRole } from './roles.js';
+import { NON_PARAMETER_ROLES, tensorRole, type TensorRole } from '../structure/tensorRole.js';
 
 /** A tensor of S with the figures every analysis uses. */
 export interface PooledTensor {

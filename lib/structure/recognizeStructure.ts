@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { tensorRole, type TensorRole } from '../analyses/roles.js';
+import { tensorRole, type TensorRole } from './tensorRole.js';
 import { DTYPES } from '../formats/dtype.js';
 import type { InputInfo, TensorEntry } from '../diff/ModelDiff.js';
 import { layoutOf } from '../diff/unitAxis.js';

@@ -5,7 +5,7 @@ import { checkpointIntervals } from '../../../lib/analyses/intervals.js';
 import { median, modifiedZScores } from '../../../lib/analyses/modifiedZScores.js';
 import { notContinuation } from '../../../lib/analyses/notContinuation.js';
 import { integerCodedReason, precisionChange } from '../../../lib/analyses/precisionChange.js';
-import { matrixView, tensorRole } from '../../../lib/analyses/roles.js';
+import { matrixView, tensorRole } from '../../../lib/structure/tensorRole.js';
 import { tensorSets } from '../../../lib/analyses/tensorSets.js';
 import { deadUnitChange } from '../../../lib/analyses/deadUnits.js';
 import type { InputInfo } from '../../../lib/diff/ModelDiff.js';
