@@ -30,6 +30,9 @@ function tensorEntry(t: TensorDiff): Record<string, unknown> {
   if (t.aliasOf) e.alias_of = t.aliasOf;
   if (isTiedAlias(t)) e.tied_alias = true;
   if (t.lowRank) e.low_rank = t.lowRank;
+  if (t.dequant) e.dequant = t.dequant;
+  if (t.spectral) e.spectral = t.spectral;
+  if (t.histogram) e.histogram = t.histogram;
   return e;
 }
 
