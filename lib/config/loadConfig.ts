@@ -227,7 +227,7 @@ export function overridesFromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   const out: ConfigOverrides = {};
   checkNativeEnv(env);
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith('DIFFAI_') || FOREIGN_ENV.has(name) || raw === undefined) continue;
+    if (!name.startsWith('DIFFAI_') || FOREIGN_ENV.has(name) || name.startsWith('DIFFAI_BENCH_') || raw === undefined) continue;
     let target: [keyof Config, string] | undefined = ENV_ALIASES[name];
     if (!target) {
       const rest = name.slice('DIFFAI_'.length);

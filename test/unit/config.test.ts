@@ -113,8 +113,8 @@ describe('overridesFromEnv', () => {
     });
   });
 
-  it('ignores DIFFAI_PREBUILD, DIFFAI_SIMD, DIFFAI_THREADS and DIFFAI_CONFIG', () => {
-    expect(overridesFromEnv({ DIFFAI_PREBUILD: '/x', DIFFAI_SIMD: 'scalar', DIFFAI_THREADS: '1', DIFFAI_CONFIG: 'a.toml' })).toEqual({});
+  it('ignores DIFFAI_PREBUILD, DIFFAI_SIMD, DIFFAI_THREADS, DIFFAI_CONFIG and DIFFAI_BENCH_*', () => {
+    expect(overridesFromEnv({ DIFFAI_PREBUILD: '/x', DIFFAI_SIMD: 'scalar', DIFFAI_THREADS: '1', DIFFAI_CONFIG: 'a.toml', DIFFAI_BENCH_RUNS: '3' })).toEqual({});
   });
 
   it('rejects an unknown variable and a bad value, naming the variable', () => {
