@@ -101,8 +101,15 @@ export async function compare(paths: readonly string[], options: CompareOptions 
     const { outputs, ordering } = runAnalyses(analyses, run, config);
     const report: Report = { run, analyses: outputs };
     if (ordering) report.ordering = ordering;
+    const warnings: string[] = [];
     const order = inputOrderWarning(run.inputs);
-    if (order) report.warnings = [order];
+    if (order) warnings.push(order);
+    for (const input of run.inputs) {
+      // A config.json beside the weights that cannot be read: its settings (heads, model type) are unused.
+      const problem = input.metadata['config_error'];
+      if (typeof problem === 'string') warnings.push(`${problem} (the config.json is ignored: its model type and head counts are not used)`);
+    }
+    if (warnings.length) report.warnings = warnings;
     return report;
   } finally {
     for (const m of models) m.close();

@@ -305,3 +305,11 @@ describe('diffai CLI: strict flags and settings', () => {
     expect(runCli([A, B, '--quiet'], { env: { DIFFAI_THREADS: '1', DIFFAI_SIMD: 'scalar' } }).code).toBe(1);
   });
 });
+
+describe('diffai --version --verbose checks the native settings too', () => {
+  it('refuses DIFFAI_SIMD=bogus instead of printing the level it would not use', () => {
+    const r = runCli(['--version', '--verbose'], { env: { DIFFAI_SIMD: 'bogus' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ERR_CONFIG: environment variable DIFFAI_SIMD="bogus"/);
+  });
+});

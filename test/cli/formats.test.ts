@@ -184,3 +184,14 @@ describe('float weights against integer codes', () => {
     expect(q.stdout).toMatch(/! fc1\.weight: dtype F32 -> I8, dequantized rel_l2=0\.00\d+, max_abs=/);
   });
 });
+
+describe('a config.json beside the weights that cannot be read', () => {
+  it('is reported as a warning, and the diff still runs', () => {
+    const t = mkdtempSync(join(tmpdir(), 'diffai-badcfg-'));
+    copyFileSync(join(EXAMPLES, 'mlp_ep1.safetensors'), join(t, 'model.safetensors'));
+    writeFileSync(join(t, 'config.json'), '{not json');
+    const r = runCli([t, join(EXAMPLES, 'mlp_ep4.safetensors'), '--brief']);
+    expect(r.code).toBe(1);
+    expect(r.stdout.split('\n')[0]).toMatch(/^\[WARNING\] inputs: .*config\.json: .* \(the config\.json is ignored: its model type and head counts are not used\)$/);
+  });
+});
