@@ -19,7 +19,7 @@ import { compare } from '../compare.js';
 import { compareDirectories, isDirectoryPair } from '../compareDirectories.js';
 import { scanFile } from '../formats/pytorch/scanFile.js';
 import { HARDWARE_PROFILE_NAMES, type Config } from '../config/Config.js';
-import { loadConfig, type ConfigOverrides } from '../config/loadConfig.js';
+import { checkNativeEnv, loadConfig, type ConfigOverrides } from '../config/loadConfig.js';
 import { DiffaiError, isDiffaiError } from '../errors.js';
 import { addon } from '../native/loadAddon.js';
 import { formatCli } from '../report/formatCli.js';
@@ -201,6 +201,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     }
     const opts = program.opts<Opts>();
     if (opts.version) {
+      checkNativeEnv(io.env);
       io.stdout(`diffai ${packageVersion()}\n`);
       if (opts.verbose) {
         const native = addon();
