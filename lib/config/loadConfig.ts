@@ -210,7 +210,7 @@ export function checkNativeEnv(env: NodeJS.ProcessEnv): void {
     throw new DiffaiError('ERR_CONFIG', `environment variable DIFFAI_THREADS=${JSON.stringify(threads)}: expected an integer from 1 to 1024 (threads of the native pool)`);
   }
   const simd = env.DIFFAI_SIMD;
-  if (simd !== undefined && simd !== '' && !['scalar', 'avx2', 'avx512'].includes(simd.trim())) {
+  if (simd !== undefined && simd !== '' && !['scalar', 'avx2', 'avx512'].includes(simd.trim().toLowerCase())) {
     throw new DiffaiError('ERR_CONFIG', `environment variable DIFFAI_SIMD=${JSON.stringify(simd)}: expected scalar, avx2 or avx512 (it can lower the kernels' level, never raise it)`);
   }
 }

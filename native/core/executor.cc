@@ -79,4 +79,18 @@ Status RunTasks(ExecContext& ctx, size_t n, const std::vector<uint64_t>& task_by
   return Status::Ok();
 }
 
+Status RunChunks(ExecContext& ctx, const std::vector<Chunk>& chunks,
+                 const std::function<void(size_t)>& chunk_task,
+                 const std::vector<const MappedFile*>& files) {
+  const std::vector<Work> works = GroupChunks(chunks);
+  std::vector<uint64_t> bytes(works.size());
+  for (size_t w = 0; w < works.size(); ++w) bytes[w] = works[w].bytes;
+  return RunTasks(
+      ctx, works.size(), bytes,
+      [&](size_t w) {
+        for (size_t c = works[w].first; c < works[w].last; ++c) chunk_task(c);
+      },
+      files);
+}
+
 }  // namespace diffai

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/mapped_file.h"
+#include "core/plan.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "simd/kernels.h"
@@ -39,6 +40,14 @@ struct ExecContext {
 Status RunTasks(ExecContext& ctx, size_t n, const std::vector<uint64_t>& task_bytes,
                 const std::function<void(size_t)>& task,
                 const std::vector<const MappedFile*>& files);
+
+// Runs chunk_task(c) for every chunk of `chunks` (a job's chunks in order, see plan.h), grouped into
+// tasks of about kChunkBytes by GroupChunks and run by RunTasks (same progress, abort and file
+// checks). chunk_task writes the partial result of chunk c; callers merge partials in chunk order,
+// which keeps results independent of the thread count.
+Status RunChunks(ExecContext& ctx, const std::vector<Chunk>& chunks,
+                 const std::function<void(size_t)>& chunk_task,
+                 const std::vector<const MappedFile*>& files);
 
 // Adds f to files unless it is null or already there.
 void AddFile(std::vector<const MappedFile*>* files, const MappedFile* f);

@@ -85,15 +85,10 @@ Status RunDequantPair(const std::vector<DequantPairJob>& jobs, double* out, Exec
     AddFile(&files, job.b.t.file);
   }
   std::vector<PairAcc> partial(chunks.size());
-  const std::vector<Work> works = GroupChunks(chunks);
-  std::vector<uint64_t> bytes(works.size());
-  for (size_t w = 0; w < works.size(); ++w) bytes[w] = works[w].bytes;
-  Status s = RunTasks(
-      ctx, works.size(), bytes,
-      [&](size_t w) {
-        for (size_t c = works[w].first; c < works[w].last; ++c) {
-          DequantPart(jobs[chunks[c].job], chunks[c].start, chunks[c].count, &partial[c]);
-        }
+  Status s = RunChunks(
+      ctx, chunks,
+      [&](size_t c) {
+        DequantPart(jobs[chunks[c].job], chunks[c].start, chunks[c].count, &partial[c]);
       },
       files);
   if (!s.ok()) return s;

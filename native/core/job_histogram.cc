@@ -74,16 +74,11 @@ Status RunHistogram(const std::vector<HistogramJob>& jobs, double* out, ExecCont
     total += jobs[chunks[c].job].bins + 3;
   }
   std::vector<uint64_t> counts(total, 0);
-  const std::vector<Work> works = GroupChunks(chunks);
-  std::vector<uint64_t> bytes(works.size());
-  for (size_t w = 0; w < works.size(); ++w) bytes[w] = works[w].bytes;
-  Status s = RunTasks(
-      ctx, works.size(), bytes,
-      [&](size_t w) {
-        for (size_t c = works[w].first; c < works[w].last; ++c) {
-          HistPart(jobs[chunks[c].job], chunks[c].start, chunks[c].count,
-                   counts.data() + chunk_offset[c]);
-        }
+  Status s = RunChunks(
+      ctx, chunks,
+      [&](size_t c) {
+        HistPart(jobs[chunks[c].job], chunks[c].start, chunks[c].count,
+                 counts.data() + chunk_offset[c]);
       },
       files);
   if (!s.ok()) return s;

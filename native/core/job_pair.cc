@@ -152,18 +152,12 @@ Status RunPair(const std::vector<PairJob>& jobs, double* out, ExecContext& ctx) 
     params[j] = ParamsFor(job.epsilon);
   }
   std::vector<PairAcc> partial(chunks.size());
-  const std::vector<Work> works = GroupChunks(chunks);
-  std::vector<uint64_t> bytes(works.size());
-  for (size_t w = 0; w < works.size(); ++w) bytes[w] = works[w].bytes;
-
   const simd::Kernels& k = *ctx.kernels;
-  Status s = RunTasks(
-      ctx, works.size(), bytes,
-      [&](size_t w) {
-        for (size_t c = works[w].first; c < works[w].last; ++c) {
-          const Chunk& ch = chunks[c];
-          PairChunk(k, jobs[ch.job], params[ch.job], ch.start, ch.count, &partial[c]);
-        }
+  Status s = RunChunks(
+      ctx, chunks,
+      [&](size_t c) {
+        const Chunk& ch = chunks[c];
+        PairChunk(k, jobs[ch.job], params[ch.job], ch.start, ch.count, &partial[c]);
       },
       files);
   if (!s.ok()) return s;

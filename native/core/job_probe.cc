@@ -16,17 +16,12 @@ Status RunReadProbe(const std::vector<TensorSpan>& jobs, double* out, ExecContex
     AddFile(&files, jobs[j].file);
   }
   std::vector<uint64_t> partial(chunks.size(), 0);
-  const std::vector<Work> works = GroupChunks(chunks);
-  std::vector<uint64_t> bytes(works.size());
-  for (size_t w = 0; w < works.size(); ++w) bytes[w] = works[w].bytes;
   const simd::ReadFn read = ctx.kernels->read;
-  Status s = RunTasks(
-      ctx, works.size(), bytes,
-      [&](size_t w) {
-        for (size_t c = works[w].first; c < works[w].last; ++c) {
-          const Chunk& ch = chunks[c];
-          partial[c] = read(jobs[ch.job].data + ch.start, static_cast<size_t>(ch.count));
-        }
+  Status s = RunChunks(
+      ctx, chunks,
+      [&](size_t c) {
+        const Chunk& ch = chunks[c];
+        partial[c] = read(jobs[ch.job].data + ch.start, static_cast<size_t>(ch.count));
       },
       files);
   if (!s.ok()) return s;

@@ -100,7 +100,8 @@ describe('DIFFAI_SIMD', () => {
     const max = levels.at(-1)!;
     for (const level of levels) expect(shown({ DIFFAI_SIMD: level })?.[1]).toBe(level);
     expect(shown({ DIFFAI_SIMD: 'AVX2' })?.[1]).toBe(levels.includes('avx2') ? 'avx2' : max);
-    expect(shown({ DIFFAI_SIMD: 'sse9' })?.[1]).toBe(max); // unknown: ignored
+    // The kernels ignore an unknown level; the CLI refuses it rather than run otherwise than asked.
+    expect(runCli(['--version', '--verbose'], { env: { DIFFAI_SIMD: 'sse9' } })).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ERR_CONFIG: environment variable DIFFAI_SIMD="sse9"/) });
     if (max !== 'avx512') expect(shown({ DIFFAI_SIMD: 'avx512' })?.[1]).toBe(max); // never above the CPU
     expect(shown({})?.[2]).toBe(levels.join(', '));
     expect(shown({ DIFFAI_THREADS: '1' })?.[3]).toBe('1');
