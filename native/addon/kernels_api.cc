@@ -51,6 +51,16 @@ std::shared_ptr<std::vector<TensorSpan>> ParseRefList(Napi::Env env, const Napi:
   return jobs;
 }
 
+// The `epsilon` field of a pair job: a number >= 0.
+double ParseEpsilon(Napi::Env env, const Napi::Object& o, const std::string& what) {
+  Napi::Value eps = o.Get("epsilon");
+  const double e = eps.IsNumber() ? eps.As<Napi::Number>().DoubleValue() : -1;
+  if (!eps.IsNumber() || !(e >= 0)) {
+    ThrowError(env, Code::kInvalidArgument, what + ".epsilon must be a number >= 0");
+  }
+  return e;
+}
+
 Prepared PrepareStats(Napi::Env env, const Napi::CallbackInfo& info) {
   Prepared p;
   auto jobs = ParseRefList(env, info[0], &p.keep);
@@ -99,12 +109,7 @@ Prepared PreparePair(Napi::Env env, const Napi::CallbackInfo& info) {
     PairJob job;
     job.a = ParseRef(env, o.Get("a"), what + ".a", &p.keep);
     job.b = ParseRef(env, o.Get("b"), what + ".b", &p.keep);
-    Napi::Value eps = o.Get("epsilon");
-    const double e = eps.IsNumber() ? eps.As<Napi::Number>().DoubleValue() : -1;
-    if (!eps.IsNumber() || !(e >= 0)) {
-      ThrowError(env, Code::kInvalidArgument, what + ".epsilon must be a number >= 0");
-    }
-    job.epsilon = e;
+    job.epsilon = ParseEpsilon(env, o, what);
     if (job.a.count != job.b.count) {
       ThrowError(env, Code::kInvalidArgument,
                  what + ": A has " + std::to_string(job.a.count) + " elements, B has " +
@@ -276,12 +281,7 @@ Prepared PrepareDequantPair(Napi::Env env, const Napi::CallbackInfo& info) {
     }
     ParseAffine(env, o.Get("aAffine"), what + ".aAffine", &job.a);
     ParseAffine(env, o.Get("bAffine"), what + ".bAffine", &job.b);
-    Napi::Value eps = o.Get("epsilon");
-    const double e = eps.IsNumber() ? eps.As<Napi::Number>().DoubleValue() : -1;
-    if (!eps.IsNumber() || !(e >= 0)) {
-      ThrowError(env, Code::kInvalidArgument, what + ".epsilon must be a number >= 0");
-    }
-    job.epsilon = e;
+    job.epsilon = ParseEpsilon(env, o, what);
     jobs->push_back(std::move(job));
   }
   p.out_len = jobs->size() * kPairWidth;
