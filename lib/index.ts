@@ -57,7 +57,8 @@ export { formatNumber } from './report/formatNumber.js';
 export { compareDirectories, isDirectoryPair, type DirectoryReport, type DirectoryEntryReport } from './compareDirectories.js';
 export { pairDirectories, MODEL_EXTENSIONS, type DirectoryPairs, type PairOptions } from './formats/directory/pairDirectories.js';
 export type { FileMapper } from './formats/numpy/mapFile.js';
-export type { NativeMappedFile, RawAffine, RawDequantPairJob } from './native/AddonTypes.js';
+// The raw addon contract, for tools that embed the kernels directly.
+export type * from './native/AddonTypes.js';
 export { scanFile, type ScanResult } from './formats/pytorch/scanFile.js';
 export type { ScanFinding } from './formats/pytorch/scanPickle.js';
 export { dequantize } from './formats/pytorch/dequantize.js';
