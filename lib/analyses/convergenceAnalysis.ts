@@ -37,6 +37,8 @@ export interface UpdateCosine {
 /** Detail of #2. */
 export interface ConvergenceDetail {
   pair_kind_reason: string | null;
+  /** A pair read as training in which dtypes changed too (trained and cast): the sentence the line adds. */
+  pair_kind_note: string | null;
   /** The interval stability and the converged test use: the last consecutive pair. */
   last_interval: { from: number; to: number; R: number | null; var_update: number; var_a: number; var_ratio: number | null; tensors: number };
   signals: HealthSignal[];
@@ -95,11 +97,12 @@ export function updateCosines(run: DiffRun): UpdateCosine[] {
  *
  * stability is null when tensors of the last interval were converted to integer codes (S does not cover
  * them). A precision change answers `stable` with its own action (`diverging` if it made values non-finite);
+ * a pair trained and cast is answered as training, and the line says a dtype change also happened;
  * a pair that is not a continuation answers null with the reason.
  */
 export const convergenceAnalysis: Analysis<ConvergenceResult> = {
   key: 'convergence_analysis',
-  needs: { trajectory: true },
+  needs: { trajectory: true, dequant: true },
   run({ run, config }: AnalysisContext): ConvergenceResult {
     const th = config.thresholds;
     const reasons: Record<string, string> = {};
@@ -146,6 +149,7 @@ export const convergenceAnalysis: Analysis<ConvergenceResult> = {
       ...(level ? { level } : {}),
       detail: {
         pair_kind_reason: kind.reason,
+        pair_kind_note: kind.note,
         last_interval: {
           from: last.from,
           to: last.to,
@@ -162,6 +166,7 @@ export const convergenceAnalysis: Analysis<ConvergenceResult> = {
     };
   },
   format(r: ConvergenceResult): string[] {
-    return [formatFields('convergence_analysis', [['status', r.status], ['stability', r.stability], ['action', r.action]], r.reasons)];
+    const line = formatFields('convergence_analysis', [['status', r.status], ['stability', r.stability], ['action', r.action]], r.reasons);
+    return [r.detail.pair_kind_note ? `${line}; ${r.detail.pair_kind_note}` : line];
   },
 };

@@ -48,7 +48,10 @@ export interface GradientResult extends AnalysisResult {
   detail: {
     /** Which input the Adam state came from, its step and the bias correction. */
     adam: { input: number; path: string; step: number | null; beta1: number | null; bias_correction: number | null; note: string } | null;
+    /** Why the optimizer state of the inputs was not used (each input that has some, or that none has any); null when it was used. */
     adam_note: string | null;
+    /** A pair read as training in which dtypes changed too (trained and cast): the sentence the line adds. */
+    pair_kind_note: string | null;
     depth_order: { source: string; input: number } | null;
     layers: FlowLayer[];
     first_third: string[];
@@ -60,6 +63,9 @@ export interface GradientResult extends AnalysisResult {
     interval_unit: 'step' | 'epoch' | null;
   };
 }
+
+/** The reason given for an input without optimizer state (SPEC section 3). */
+const NO_OPTIMIZER_STATE = 'no optimizer state in checkpoint';
 
 const geomean = (xs: number[]) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
 
@@ -86,17 +92,19 @@ function ratioOf(layers: FlowLayer[]): { ratio: number | null; first: string[]; 
   const b = last.map((l) => l.value!);
   if (b.some((x) => x === 0)) return { ratio: null, first: first.map((l) => l.tensor), last: last.map((l) => l.tensor), why: `a layer of the last third has a zero figure (${last.find((l) => l.value === 0)!.tensor}): the ratio is unbounded` };
   if (f.some((x) => x === 0)) return { ratio: 0, first: first.map((l) => l.tensor), last: last.map((l) => l.tensor), why: null };
-  return { ratio: jsonNumber(geomean(f) / geomean(b)), first: first.map((l) => l.tensor), last: last.map((l) => l.tensor), why: null };
+  const ratio = jsonNumber(geomean(f) / geomean(b));
+  return { ratio, first: first.map((l) => l.tensor), last: last.map((l) => l.tensor), why: ratio === null ? 'the per-layer figures are not finite' : null };
 }
 
 /** The update-based reading of one pair. */
-function updateFlow(run: DiffRun, d: ModelDiff, th: Thresholds): { norm: number | null; ratio: number | null; health: FlowHealth | null; layers: FlowLayer[]; first: string[]; last: string[]; order: { source: string; input: number } | null; reasons: Record<string, string> } {
+function updateFlow(run: DiffRun, d: ModelDiff, th: Thresholds): { norm: number | null; ratio: number | null; health: FlowHealth | null; layers: FlowLayer[]; first: string[]; last: string[]; order: { source: string; input: number } | null; reasons: Record<string, string>; note: string | null } {
   const reasons: Record<string, string> = {};
   const sets = tensorSets(d);
   const kind = pairKind(d, sets, th);
+  const note = kind.note;
   if (kind.kind !== 'training') {
     for (const f of ['flow_health', 'norm', 'ratio']) reasons[f] = kind.reason!;
-    return { norm: null, ratio: null, health: null, layers: [], first: [], last: [], order: null, reasons };
+    return { norm: null, ratio: null, health: null, layers: [], first: [], last: [], order: null, reasons, note };
   }
   let sq = 0;
   for (const p of sets.pooled) sq += p.normD * p.normD;
@@ -107,7 +115,7 @@ function updateFlow(run: DiffRun, d: ModelDiff, th: Thresholds): { norm: number 
     const why = recognizeStructure(run.inputs[d.from]).depth_order_reason ?? 'depth order unknown';
     reasons.flow_health = why;
     reasons.ratio = why;
-    return { norm, ratio: null, health: null, layers: [], first: [], last: [], order: null, reasons };
+    return { norm, ratio: null, health: null, layers: [], first: [], last: [], order: null, reasons, note };
   }
   const pooled = new Map(sets.pooled.map((p) => [p.name, p]));
   const layers: FlowLayer[] = [];
@@ -130,9 +138,10 @@ function updateFlow(run: DiffRun, d: ModelDiff, th: Thresholds): { norm: number 
   else if (med >= th.converged_magnitude && rs.some((x) => x < th.frozen_ratio)) health = 'dead';
   if (layers.length === 0) {
     reasons.flow_health = 'no weight matrix of the depth order is present in both inputs';
-    return { norm, ratio: null, health: null, layers, first: [], last: [], order: { source: o.structure.depth_order!.source, input: o.input }, reasons };
+    if (r.ratio === null) reasons.ratio = reasons.flow_health;
+    return { norm, ratio: null, health: null, layers, first: [], last: [], order: { source: o.structure.depth_order!.source, input: o.input }, reasons, note };
   }
-  return { norm, ratio: r.ratio, health, layers, first: r.first, last: r.last, order: { source: o.structure.depth_order!.source, input: o.input }, reasons };
+  return { norm, ratio: r.ratio, health, layers, first: r.first, last: r.last, order: { source: o.structure.depth_order!.source, input: o.input }, reasons, note };
 }
 
 interface AdamState {
@@ -140,7 +149,10 @@ interface AdamState {
   path: string;
   step: number | null;
   beta1: number | null;
+  /** 1 - beta1^step, null when step or beta1 is unknown or it is undefined (see `correctionProblem`). */
   correction: number | null;
+  /** Why the bias correction is undefined although step and beta1 are recorded (step 0, beta1 outside [0, 1)); null otherwise. */
+  correctionProblem: string | null;
   /** parameter name -> stats of its exp_avg. */
   moments: Map<string, TensorStats>;
 }
@@ -149,7 +161,7 @@ interface AdamState {
 function adamState(run: DiffRun, index: number): AdamState | string {
   const input: InputInfo = run.inputs[index];
   const opt = input.metadata.optimizer as { path?: string; type?: string | null; param_groups?: { params?: unknown; betas?: unknown }[]; step?: number | null } | undefined;
-  if (!opt) return 'no optimizer state in checkpoint';
+  if (!opt) return NO_OPTIMIZER_STATE;
   if (opt.type !== 'adam') return `optimizer state of type ${opt.type ?? 'unknown'}, not Adam (no exp_avg)`;
   const path = opt.path ?? 'optimizer';
   const names = new Set(input.entries.map((e) => e.name));
@@ -178,8 +190,14 @@ function adamState(run: DiffRun, index: number): AdamState | string {
   const betas = Array.isArray(g0?.betas) ? (g0!.betas as unknown[]) : null;
   const beta1 = betas && typeof betas[0] === 'number' ? betas[0] : null;
   const step = typeof opt.step === 'number' ? opt.step : null;
-  const correction = beta1 !== null && step !== null && step > 0 ? 1 - beta1 ** step : null;
-  return { input: index, path, step, beta1, correction, moments };
+  let correction: number | null = null;
+  let correctionProblem: string | null = null;
+  if (beta1 !== null && step !== null) {
+    if (!(beta1 >= 0 && beta1 < 1)) correctionProblem = `beta1 = ${beta1} in the optimizer's betas is outside [0, 1): the bias correction 1 - beta1^step (Kingma and Ba 2015) is ${beta1 === 1 ? '0' : 'not a correction'}, so m_hat = exp_avg / (1 - beta1^step) is undefined`;
+    else if (!(Number.isInteger(step) && step >= 1)) correctionProblem = step === 0 ? 'step 0: the optimizer has not taken a step, so exp_avg holds no gradient yet and m_hat = exp_avg / (1 - beta1^0) is undefined' : `step = ${step} is not a positive integer: the bias correction 1 - beta1^step is undefined`;
+    else correction = 1 - beta1 ** step;
+  }
+  return { input: index, path, step, beta1, correction, correctionProblem, moments };
 }
 
 /**
@@ -205,7 +223,7 @@ function adamState(run: DiffRun, index: number): AdamState | string {
  */
 export const gradientAnalysis: Analysis<GradientResult> = {
   key: 'gradient_analysis',
-  needs: {},
+  needs: { dequant: true },
   run({ run, config }: AnalysisContext): GradientResult {
     const th = config.thresholds;
     const iv = checkpointIntervals(run.inputs);
@@ -224,18 +242,22 @@ export const gradientAnalysis: Analysis<GradientResult> = {
       };
     });
     const band: [number, number] = [th.gradient_ratio_min, th.gradient_ratio_max];
-    let adamNote: string | null = null;
+    const notes: { path: string; why: string }[] = [];
     let adam: AdamState | null = null;
     for (const i of [run.overall.to, run.overall.from]) {
       const s = adamState(run, i);
-      if (typeof s === 'string') adamNote ??= `${run.inputs[i].path}: ${s}`;
+      if (typeof s === 'string') notes.push({ path: run.inputs[i].path, why: s });
       else {
         adam = s;
         break;
       }
     }
+    const withState = notes.filter((n) => n.why !== NO_OPTIMIZER_STATE);
+    const adamNote = notes.length === 0 ? null : withState.length > 0 ? withState.map((n) => `${n.path}: ${n.why}`).join('; ') : NO_OPTIMIZER_STATE;
     if (adam) {
       const reasons: Record<string, string> = {};
+      // The per-layer figures and the ratio use exp_avg / c; a uniform c cancels in the ratio, so without
+      // a usable correction the ratio still stands and only the norm (an absolute size) is withheld.
       const c = adam.correction ?? 1;
       let sq = 0;
       let nonFinite = 0;
@@ -243,6 +265,9 @@ export const gradientAnalysis: Analysis<GradientResult> = {
         if (Number.isFinite(s.l2)) sq += (s.l2 / c) ** 2;
         nonFinite += s.nan + s.inf;
       }
+      const norm = adam.correctionProblem ? null : jsonNumber(Math.sqrt(sq));
+      if (adam.correctionProblem) reasons.norm = adam.correctionProblem;
+      else if (norm === null) reasons.norm = 'the bias-corrected moments overflow: their norm is not finite';
       const structure = recognizeStructure(run.inputs[adam.input]);
       const layers: FlowLayer[] = [];
       let health: FlowHealth | null = null;
@@ -271,10 +296,15 @@ export const gradientAnalysis: Analysis<GradientResult> = {
         else reasons.flow_health = reasons.ratio;
       }
       const level: AnalysisLevel | undefined = health !== null && health !== 'healthy' ? 'WARNING' : undefined;
-      const note = adam.correction === null ? 'step or beta1 unknown: exp_avg used without bias correction' : `m_hat = exp_avg / (1 - ${adam.beta1}^${adam.step}) = exp_avg / ${c.toPrecision(6)}`;
+      const note =
+        adam.correctionProblem !== null
+          ? `${adam.correctionProblem}; the ratio uses exp_avg as stored (a uniform correction cancels in it)`
+          : adam.correction === null
+            ? `${[adam.step === null ? 'step' : '', adam.beta1 === null ? 'beta1' : ''].filter((x) => x).join(' and ')} not recorded: exp_avg used without bias correction`
+            : `m_hat = exp_avg / (1 - ${adam.beta1}^${adam.step}) = exp_avg / ${c.toPrecision(6)}`;
       return {
         flow_health: health,
-        norm: jsonNumber(Math.sqrt(sq)),
+        norm,
         ratio,
         source: 'adam_exp_avg',
         reasons,
@@ -282,6 +312,7 @@ export const gradientAnalysis: Analysis<GradientResult> = {
         detail: {
           adam: { input: adam.input, path: run.inputs[adam.input].path, step: adam.step, beta1: adam.beta1, bias_correction: adam.correction, note },
           adam_note: null,
+          pair_kind_note: null,
           depth_order: structure.depth_order ? { source: structure.depth_order.source, input: adam.input } : null,
           layers,
           first_third: r.first,
@@ -304,18 +335,20 @@ export const gradientAnalysis: Analysis<GradientResult> = {
       source,
       reasons: u.reasons,
       ...(level ? { level } : {}),
-      detail: { adam: null, adam_note: adamNote, depth_order: u.order, layers: u.layers, first_third: u.first, last_third: u.last, healthy_band: band, intervals, interval_unit: iv.unit },
+      detail: { adam: null, adam_note: adamNote, pair_kind_note: u.note, depth_order: u.order, layers: u.layers, first_third: u.first, last_third: u.last, healthy_band: band, intervals, interval_unit: iv.unit },
     };
   },
   format(r: GradientResult): string[] {
+    const unused = r.detail.adam_note === null || r.detail.adam_note === NO_OPTIMIZER_STATE ? 'no optimizer state' : `optimizer state not used: ${r.detail.adam_note}`;
     const src =
       r.source === 'adam_exp_avg'
         ? `Adam exp_avg of ${r.detail.adam!.path}${r.detail.adam!.step !== null ? ` at step ${r.detail.adam!.step}` : ''}, healthy band [${r.detail.healthy_band.join(', ')}]`
         : r.source === 'update'
-          ? 'the update B - A (no optimizer state: only exploding and dead are claimed)'
+          ? `the update B - A (${unused}: only exploding and dead are claimed)`
           : null;
     const last = r.detail.intervals[r.detail.intervals.length - 1];
     const norm = r.source === 'update' && r.norm !== null && r.detail.interval_unit !== null && last && last.norm_per_unit !== null ? `${formatNumber(r.norm)} (${formatNumber(last.norm_per_unit)} per ${r.detail.interval_unit} over ${last.length})` : r.norm;
-    return [formatFields('gradient_analysis', [['flow_health', r.flow_health], ['norm', norm], ['ratio', r.ratio], ['source', src]], r.reasons)];
+    const line = formatFields('gradient_analysis', [['flow_health', r.flow_health], ['norm', norm], ['ratio', r.ratio], ['source', src]], r.reasons);
+    return [r.detail.pair_kind_note ? `${line}; ${r.detail.pair_kind_note}` : line];
   },
 };

@@ -34,6 +34,8 @@ export interface ProgressStep {
 /** Detail of #1. */
 export interface LearningProgressDetail {
   pair_kind_reason: string | null;
+  /** A pair read as training in which dtypes changed too (trained and cast): the sentence the line adds. */
+  pair_kind_note: string | null;
   overall: { from: number; to: number; tensors: number; params: number; R: number | null; sum_sq_update: number; sum_sq_a: number; norm_growth: number | null };
   signals: HealthSignal[];
   dead_units: { tensors: number; dead_a: number; dead_b: number; newly_dead: number; per_tensor: { name: string; units: number; dead_a: number; dead_b: number; newly_dead: number }[] } | null;
@@ -99,12 +101,13 @@ function decaySpeed(steps: ProgressStep[], mid: number[]): { speed: number | nul
  *
  * When tensors were converted to integer codes (F32 -> I8 without dequantization), magnitude is null: R
  * over S does not cover them. A precision change gives trend `stable` (unless it made values non-finite:
- * `degrading`) and speed null;
+ * `degrading`) and speed null; a pair trained and cast (dtype-changed tensors that moved beyond their
+ * rounding) is read as training, and the line says a dtype change also happened;
  * a pair that is not a continuation gives all three fields null. Both carry the reason.
  */
 export const learningProgress: Analysis<LearningProgressResult> = {
   key: 'learning_progress',
-  needs: { unitNorms: true },
+  needs: { unitNorms: true, dequant: true },
   run({ run, config }: AnalysisContext): LearningProgressResult {
     const th = config.thresholds;
     const reasons: Record<string, string> = {};
@@ -170,6 +173,7 @@ export const learningProgress: Analysis<LearningProgressResult> = {
       ...(level ? { level } : {}),
       detail: {
         pair_kind_reason: kind.reason,
+        pair_kind_note: kind.note,
         overall: {
           from: run.overall.from,
           to: run.overall.to,
@@ -199,6 +203,7 @@ export const learningProgress: Analysis<LearningProgressResult> = {
   },
   format(r: LearningProgressResult): string[] {
     const speed = r.speed !== null && r.detail.intervals.assumed_equal ? `${formatNumber(r.speed)} (intervals assumed equal)` : r.speed;
-    return [formatFields('learning_progress', [['trend', r.trend], ['magnitude', r.magnitude], ['speed', speed]], r.reasons)];
+    const line = formatFields('learning_progress', [['trend', r.trend], ['magnitude', r.magnitude], ['speed', speed]], r.reasons);
+    return [r.detail.pair_kind_note ? `${line}; ${r.detail.pair_kind_note}` : line];
   },
 };

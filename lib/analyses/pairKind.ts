@@ -7,7 +7,7 @@ import type { Thresholds } from '../config/Config.js';
 import type { ModelDiff } from '../diff/ModelDiff.js';
 import { formatNumber } from './formatNumber.js';
 import { notContinuation, type Continuation } from './notContinuation.js';
-import { precisionChange, type PrecisionChange } from './precisionChange.js';
+import { dtypeChangeNote, precisionChange, type PrecisionChange } from './precisionChange.js';
 import type { TensorSets } from './tensorSets.js';
 
 /** `training` (an ordinary pair), `precision_change` or `not_continuation`. */
@@ -20,11 +20,18 @@ export interface PairKindResult {
   continuation: Continuation;
   /** Why a training analysis cannot read this pair as a training step; null for `training`. */
   reason: string | null;
+  /**
+   * For a pair read as training (or not a continuation) in which dtypes changed too: the sentence the
+   * training analyses add (`a dtype change also happened (F32 -> F16 on 6 tensors), but ...: a training
+   * step and a cast`); null otherwise.
+   */
+  note: string | null;
 }
 
 /**
- * Classifies a pair: a precision change ({@link precisionChange}) first, then not a continuation
- * ({@link notContinuation}), else training.
+ * Classifies a pair: a precision change ({@link precisionChange}: every change is a conversion whose
+ * error is within what the conversion can cause) first, then not a continuation ({@link notContinuation}),
+ * else training. A pair trained and cast to another dtype is training, with the cast in `note`.
  */
 export function pairKind(diff: ModelDiff, sets: TensorSets, th: Thresholds): PairKindResult {
   const precision = precisionChange(diff);
@@ -36,6 +43,7 @@ export function pairKind(diff: ModelDiff, sets: TensorSets, th: Thresholds): Pai
       precision,
       continuation,
       reason: `precision change (${what} on ${precision.tensors} tensor${precision.tensors === 1 ? '' : 's'}), not a training step`,
+      note: null,
     };
   }
   if (continuation.notContinuation) {
@@ -45,7 +53,8 @@ export function pairKind(diff: ModelDiff, sets: TensorSets, th: Thresholds): Pai
       precision,
       continuation,
       reason: `not a continuation: ${pct} % of the changed parameters were re-initialised`,
+      note: dtypeChangeNote(precision),
     };
   }
-  return { kind: 'training', precision, continuation, reason: null };
+  return { kind: 'training', precision, continuation, reason: null, note: dtypeChangeNote(precision) };
 }

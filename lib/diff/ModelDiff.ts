@@ -104,6 +104,13 @@ export interface TensorDiff {
    * plain {@link TensorDiff.diff} compared raw codes.
    */
   dequant?: DequantDiff;
+  /**
+   * Why a side stored as integer codes could not be dequantized although quantization parameters are
+   * stored beside it (a scale of the wrong dtype or length, a non-finite scale or offset), computed with
+   * {@link TensorDiff.dequant}. `non_finite_elements` counts the elements whose dequantized value would
+   * be non-finite (the channels of a NaN / Inf scale or offset), 0 for the other problems.
+   */
+  dequant_problem?: { side: 'a' | 'b'; reason: string; non_finite_elements: number };
 }
 
 /**
@@ -148,6 +155,12 @@ export interface DequantDiff {
   stats: { a: TensorStats; b: TensorStats };
   /** Pair statistics of the dequantized values. */
   diff: PairDiff;
+  /**
+   * Sum over the elements of the squared quantization step (the scale of each element's channel) of
+   * the coded side(s): rounding to the codes moves an element by at most half a step, so a conversion
+   * alone gives `diff.diff_sq` <= step_sq / 4 (`lib/analyses/precisionChange.ts`).
+   */
+  step_sq: number;
 }
 
 /** How a side's integer codes were dequantized. */

@@ -43,40 +43,70 @@ export function isIntegerCoded(t: Pick<TensorDescriptor, 'dtype'>): boolean {
   return DTYPES[t.dtype].kind === 'int';
 }
 
+/** What a search for an encoding found: the encoding, or why the parameters stored beside the codes do not fit. */
+export type QuantEncodingSearch = { encoding: QuantEncoding; problem?: undefined } | { encoding: null; problem: string };
+
+function shapeText(t: Pick<TensorDescriptor, 'name' | 'shape'>): string {
+  return `${t.name} [${t.shape.join(', ')}]`;
+}
+
+/** Why `channels` scales fit no axis of `t` (for the problem sentences). */
+function axisProblem(t: TensorDescriptor, p: TensorDescriptor, stated: number | undefined): string {
+  if (stated !== undefined) return `${p.name} has ${p.count} values, but axis ${stated} of ${shapeText(t)} (the axis the file states) has ${t.shape[stated] ?? 'no'} entries`;
+  return `${p.name} has ${p.count} values, which match no axis of ${shapeText(t)} (one value per tensor, or one per channel of an axis)`;
+}
+
 /**
- * The encoding of an integer-coded tensor, or null when no convention fits (then its values cannot be
- * compared with floats, and the analyses say so).
+ * The encoding of an integer-coded tensor, or why none fits. `encoding: null` with `problem`: quantization
+ * parameters are stored beside the codes but do not fit them (a scale of an integer dtype, a scale or
+ * zero point whose length matches no axis); `null`: no parameters at all (the codes are not comparable).
  */
-export function findQuantEncoding(t: TensorDescriptor, model: QuantModel): QuantEncoding | null {
+export function searchQuantEncoding(t: TensorDescriptor, model: QuantModel): QuantEncodingSearch | null {
   if (!isIntegerCoded(t)) return null;
   const byName = new Map(model.tensors.map((x) => [x.name, x]));
   const get = (n: string) => byName.get(n) ?? null;
   const layout = layoutOf(model.metadata as Record<string, unknown>);
   const quantMeta = ((model.metadata.quantization ?? {}) as Record<string, { axis?: number } | undefined>)[t.name];
+  const notFloat = (p: TensorDescriptor) => `${p.name} is ${p.dtype}: a quantization scale must be floating point`;
+  const fail = (problem: string): QuantEncodingSearch => ({ encoding: null, problem });
 
   const torchScale = get(`${t.name}.scale`);
   const torchZero = get(`${t.name}.zero_point`);
   if (t.role === 'quantized' || (quantMeta && torchScale)) {
-    if (!torchScale) return null;
+    if (!torchScale) return fail(`${t.name} is a quantized tensor without ${t.name}.scale`);
+    if (DTYPES[torchScale.dtype].kind !== 'float') return fail(notFloat(torchScale));
     const axis = channelAxis(t.shape, torchScale.count, layout, quantMeta?.axis);
-    if (axis === undefined || (torchZero && torchZero.count !== torchScale.count)) return null;
-    return { convention: 'torch_affine', axis, scale: torchScale, zeroPoint: torchZero, min: null };
+    if (axis === undefined) return fail(axisProblem(t, torchScale, quantMeta?.axis));
+    if (torchZero && torchZero.count !== torchScale.count) return fail(`${torchZero.name} has ${torchZero.count} values, ${torchScale.name} ${torchScale.count}: they must match`);
+    return { encoding: { convention: 'torch_affine', axis, scale: torchScale, zeroPoint: torchZero, min: null } };
   }
   const qScale = get(`${t.name}.q_scale`);
   const qMin = get(`${t.name}.q_min`);
   if (qScale && qMin) {
+    if (DTYPES[qScale.dtype].kind !== 'float') return fail(notFloat(qScale));
     const axis = channelAxis(t.shape, qScale.count, layout, undefined);
-    if (axis === undefined || qMin.count !== qScale.count) return null;
-    return { convention: 'tfjs_affine', axis, scale: qScale, zeroPoint: null, min: qMin };
+    if (axis === undefined) return fail(axisProblem(t, qScale, undefined));
+    if (qMin.count !== qScale.count) return fail(`${qMin.name} has ${qMin.count} values, ${qScale.name} ${qScale.count}: they must match`);
+    return { encoding: { convention: 'tfjs_affine', axis, scale: qScale, zeroPoint: null, min: qMin } };
   }
   const scale = get(`${t.name}_scale`) ?? torchScale;
-  if (scale && DTYPES[scale.dtype].kind === 'float') {
+  if (scale) {
+    if (DTYPES[scale.dtype].kind !== 'float') return fail(notFloat(scale));
     const zero = get(`${t.name}_zero_point`) ?? torchZero;
     const axis = channelAxis(t.shape, scale.count, layout, undefined);
-    if (axis === undefined || (zero && zero.count !== scale.count)) return null;
-    return { convention: 'per_channel_symmetric', axis, scale, zeroPoint: zero, min: null };
+    if (axis === undefined) return fail(axisProblem(t, scale, undefined));
+    if (zero && zero.count !== scale.count) return fail(`${zero.name} has ${zero.count} values, ${scale.name} ${scale.count}: they must match`);
+    return { encoding: { convention: 'per_channel_symmetric', axis, scale, zeroPoint: zero, min: null } };
   }
   return null;
+}
+
+/**
+ * The encoding of an integer-coded tensor, or null when no convention fits (then its values cannot be
+ * compared with floats, and the analyses say so; {@link searchQuantEncoding} says why).
+ */
+export function findQuantEncoding(t: TensorDescriptor, model: QuantModel): QuantEncoding | null {
+  return searchQuantEncoding(t, model)?.encoding ?? null;
 }
 
 /**
@@ -95,18 +125,16 @@ export function channelAxis(shape: readonly number[], channels: number, layout: 
 /**
  * The affine map of the dequantization kernel for an encoding: the tensor viewed as [outer, n, inner]
  * around the channel axis, scale[c] and offset[c] with value = q * scale + offset (torch: offset =
- * -zero_point * scale; TF.js: offset = min).
- *
- * @returns null when a parameter is not finite (the encoding is then not usable).
+ * -zero_point * scale; TF.js: offset = min), or why it cannot be used: a non-finite scale or offset
+ * makes the dequantized values of its channel non-finite (`non_finite_elements` counts them).
  */
-export function affineOf(t: TensorDescriptor, e: QuantEncoding): RawAffine | null {
+export function affineMap(t: TensorDescriptor, e: QuantEncoding): { affine: RawAffine; problem?: undefined } | { affine: null; problem: string; non_finite_elements: number } {
   const scale = readValues(e.scale);
   const zero = e.zeroPoint ? readValues(e.zeroPoint) : null;
   const min = e.min ? readValues(e.min) : null;
   const n = scale.length;
   const offset = new Float64Array(n);
   for (let c = 0; c < n; c++) offset[c] = min ? min[c] : zero ? -zero[c] * scale[c] : 0;
-  if (![...scale, ...offset].every(Number.isFinite)) return null;
   let outer = 1;
   let inner = 1;
   if (e.axis === null) inner = t.count;
@@ -114,5 +142,23 @@ export function affineOf(t: TensorDescriptor, e: QuantEncoding): RawAffine | nul
     for (let k = 0; k < e.axis; k++) outer *= t.shape[k];
     for (let k = e.axis + 1; k < t.shape.length; k++) inner *= t.shape[k];
   }
-  return { outer, n, inner, scale, offset };
+  let bad = 0;
+  let badScale = 0;
+  for (let c = 0; c < n; c++) {
+    if (!Number.isFinite(scale[c])) badScale++;
+    if (!Number.isFinite(scale[c]) || !Number.isFinite(offset[c])) bad++;
+  }
+  if (bad > 0) {
+    const what = badScale > 0 ? `${e.scale.name} has ${badScale} non-finite value${badScale === 1 ? '' : 's'}` : `${(e.min ?? e.zeroPoint ?? e.scale).name} gives ${bad} non-finite offset${bad === 1 ? '' : 's'}`;
+    return { affine: null, problem: `${what} (of ${n}): the dequantized ${t.name} is non-finite in ${bad === n ? 'every channel' : `${bad} channel${bad === 1 ? '' : 's'}`}`, non_finite_elements: bad * outer * inner };
+  }
+  return { affine: { outer, n, inner, scale, offset } };
+}
+
+/**
+ * The affine map of {@link affineMap}, or null when a parameter is not finite (the encoding is then not
+ * usable).
+ */
+export function affineOf(t: TensorDescriptor, e: QuantEncoding): RawAffine | null {
+  return affineMap(t, e).affine;
 }

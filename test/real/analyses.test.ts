@@ -15,7 +15,7 @@ import { DEFAULT_CONFIG } from '../../lib/config/Config.js';
 import { diffFiles } from '../../lib/diff/diffModels.js';
 import { model } from '../helpers/paths.js';
 
-const NEEDS: AnalysisNeeds = { unitNorms: true, trajectory: true, lowRank: true };
+const NEEDS: AnalysisNeeds = { unitNorms: true, trajectory: true, lowRank: true, dequant: true };
 
 interface Results {
   lp: LearningProgressResult;
@@ -160,6 +160,18 @@ describe('precision changes', () => {
     expect(r.conv.status).toBe('stable');
     expect(r.anom.type).toBe('none');
     expect(r.sum.patterns).toEqual(['precision_change']);
+  });
+});
+
+describe('trained and cast', () => {
+  it('mlp_ep0 -> mlp_final_fp16 (four epochs of training, then a cast to F16) is read as training, with the cast named', async () => {
+    const r = await analyse(`${T}mlp_ep0.safetensors`, `${T}mlp_final_fp16.safetensors`);
+    expect(r.lp.pair_kind).toBe('training');
+    // measured: R = 1.522 (every tensor moved far beyond the F16 rounding bound of 2^-10 relative)
+    expect(r.lp.magnitude).toBeCloseTo(1.522, 3);
+    expect(r.lp.trend).not.toBe('stable');
+    expect(r.lp.detail.pair_kind_note).toMatch(/^trained and cast: a dtype change \(F32 -> F16 on 6 tensors\) also happened, and all 6 tensors moved beyond what the conversion can cause \(fc1\.bias: rel_l2 3\.675, the conversion at most 9\.766e-4\)$/);
+    expect(r.lines.find((l) => l.startsWith('learning_progress:'))).toContain('; trained and cast:');
   });
 });
 

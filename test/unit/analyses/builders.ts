@@ -258,6 +258,18 @@ export function dequantValues(t: TensorSpec, shape: readonly number[]): Float64A
   });
 }
 
+/** Sum over the elements of the squared quantization step (scale of the element's channel); 0 without `quant`. */
+export function stepSqOf(t: TensorSpec, shape: readonly number[]): number {
+  const q = t.quant;
+  if (!q) return 0;
+  let inner = 1;
+  if (q.axis !== null) for (let k = q.axis + 1; k < shape.length; k++) inner *= shape[k];
+  const n = q.scale.length;
+  let s = 0;
+  for (let i = 0; i < t.data.length; i++) s += q.scale[q.axis === null ? 0 : Math.floor(i / inner) % n] ** 2;
+  return s;
+}
+
 /**
  * Exact spectral norm of a tensor of >= 2 dims viewed [shape[0], rest] (PyTorch layout), with a view of
  * at least 2x2: sigma_max^2 = the largest eigenvalue of the Gram matrix (Jacobi); null otherwise.
@@ -356,7 +368,7 @@ function diffPair(ck: Checkpoint[], from: number, to: number, opts: BuildOptions
         const va = dequantValues(a, shapeA!);
         const vb = dequantValues(b, shapeB!);
         const info = (x: TensorSpec) => (x.quant ? { convention: x.quant.convention ?? 'per_channel_symmetric', axis: x.quant.axis, channels: x.quant.scale.length, tensors: x.quant.tensors ?? [] } : null);
-        td.dequant = { encoding: { a: info(a), b: info(b) }, stats: { a: statsOf(va), b: statsOf(vb) }, diff: pairOf(va, vb, eps) };
+        td.dequant = { encoding: { a: info(a), b: info(b) }, stats: { a: statsOf(va), b: statsOf(vb) }, diff: pairOf(va, vb, eps), step_sq: stepSqOf(a, shapeA!) + stepSqOf(b, shapeB!) };
       }
       if ((opts.lowRank ?? true) && td.status === 'changed' && isFloat && shapeA!.length >= 2) {
         const m = shapeA![0];

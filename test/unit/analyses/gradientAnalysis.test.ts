@@ -122,6 +122,37 @@ describe('#4 Adam path', () => {
     expect(r.detail.adam_note).toMatch(/param_groups list 2 parameters, the model has 3/);
   });
 
+  it('step 0 or beta1 outside [0, 1): no norm (the bias correction is undefined), the ratio stands, and the line says why', () => {
+    const r0 = adamRun([2e-3, 1e-3, 1e-3]);
+    (r0.inputs[1].metadata.optimizer as { step: number }).step = 0;
+    const r = run(r0);
+    expect(r.source).toBe('adam_exp_avg');
+    expect(r.norm).toBeNull();
+    expect(r.reasons.norm).toMatch(/^step 0: the optimizer has not taken a step/);
+    expect(r.ratio).toBeCloseTo(2, 12);
+    expect(r.detail.adam!.bias_correction).toBeNull();
+    expect(gradientAnalysis.format(r)[0]).toMatch(/norm=null \(step 0: /);
+    const b1 = adamRun([2e-3, 1e-3, 1e-3]);
+    (b1.inputs[1].metadata.optimizer as { param_groups: { betas: number[] }[] }).param_groups[0].betas = [1, 0.999];
+    const rb = run(b1);
+    expect(rb.norm).toBeNull();
+    expect(rb.reasons.norm).toMatch(/^beta1 = 1 in the optimizer's betas is outside \[0, 1\)/);
+    // every null field has its reason
+    for (const f of ['flow_health', 'norm', 'ratio'] as const) if (rb[f] === null) expect(rb.reasons[f]).toBeTruthy();
+  });
+
+  it('optimizer state that is not Adam: the update path, and the line names the file and the optimizer instead of "no optimizer state"', () => {
+    const r0 = adamRun([1, 1, 1]);
+    (r0.inputs[1].metadata.optimizer as { type: string }).type = 'sgd';
+    const r = run(r0);
+    expect(r.source).toBe('update');
+    expect(r.detail.adam_note).toBe('ckpt1.safetensors: optimizer state of type sgd, not Adam (no exp_avg)');
+    expect(gradientAnalysis.format(r)[0]).toContain('source=the update B - A (optimizer state not used: ckpt1.safetensors: optimizer state of type sgd, not Adam (no exp_avg): only exploding and dead are claimed)');
+    const plain = run(mlp([0.2, 0.1, 0.05]));
+    expect(plain.detail.adam_note).toBe('no optimizer state in checkpoint');
+    expect(gradientAnalysis.format(plain)[0]).toContain('(no optimizer state: only exploding');
+  });
+
   it('no field is a constant', () => {
     expectFieldsMove('gradient_analysis', run(adamRun([2e-3, 1e-3, 1e-3])), run(adamRun([1e-3, 1e-3, 4e-3])));
   });

@@ -37,8 +37,9 @@ describe('registry', () => {
   });
 
   it('declares what each analysis needs from the diff engine', () => {
-    expect(getAnalysis('learning_progress')?.needs).toEqual({ unitNorms: true });
-    expect(getAnalysis('convergence_analysis')?.needs).toEqual({ trajectory: true });
+    expect(getAnalysis('learning_progress')?.needs).toEqual({ unitNorms: true, dequant: true });
+    expect(getAnalysis('convergence_analysis')?.needs).toEqual({ trajectory: true, dequant: true });
+    expect(getAnalysis('gradient_analysis')?.needs).toEqual({ dequant: true });
     expect(getAnalysis('change_summary')?.needs).toEqual({ lowRank: true });
     expect(getAnalysis('param_efficiency_analysis')?.needs).toEqual({ unitNorms: true, histograms: true, spectral: true });
     expect(getAnalysis('quantization_analysis')?.needs).toEqual({ dequant: true });

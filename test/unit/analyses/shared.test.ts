@@ -4,7 +4,8 @@ import { globalUpdate } from '../../../lib/analyses/globalUpdate.js';
 import { checkpointIntervals } from '../../../lib/analyses/intervals.js';
 import { median, modifiedZScores } from '../../../lib/analyses/modifiedZScores.js';
 import { notContinuation } from '../../../lib/analyses/notContinuation.js';
-import { integerCodedReason, precisionChange } from '../../../lib/analyses/precisionChange.js';
+import { castCheck, dtypeChangeNote, integerCodedReason, precisionChange } from '../../../lib/analyses/precisionChange.js';
+import { pairKind } from '../../../lib/analyses/pairKind.js';
 import { matrixView, tensorRole } from '../../../lib/structure/tensorRole.js';
 import { tensorSets } from '../../../lib/analyses/tensorSets.js';
 import { deadUnitChange } from '../../../lib/analyses/deadUnits.js';
@@ -187,6 +188,62 @@ describe('precisionChange', () => {
     expect(precisionChange(run.overall).isPrecisionChange).toBe(false);
     const added = pairRun({ 'fc.weight': mat(w, 8, 8) }, { 'fc.weight': mat(toBF16(w), 8, 8, 'BF16'), 'head.weight': mat(w, 8, 8) });
     expect(precisionChange(added.overall).isPrecisionChange).toBe(false);
+  });
+});
+
+describe('precisionChange: converted or trained and cast', () => {
+  const w = gaussian(64, 3);
+  const trained = pairNoise(w, 0.05, 11);
+
+  it('a BF16 cast is within its rounding bound (2^-8 relative per element); a trained-then-cast tensor is beyond it', () => {
+    const cast = pairRun({ 'fc.weight': mat(w, 8, 8) }, { 'fc.weight': mat(toBF16(w), 8, 8, 'BF16') });
+    const c = castCheck(cast.overall.tensors[0]);
+    expect(c.consistent).toBe(true);
+    expect(c.rel_l2!).toBeGreaterThan(0);
+    expect(c.rel_l2!).toBeLessThanOrEqual(2 ** -8);
+    // the bound: sqrt(rho^2 ||A||^2 + n s^2) / ||A|| with rho = 2^-7 (2u of BF16), s = 2^-133: rho to 1e-12
+    expect(c.bound!).toBeCloseTo(2 ** -7, 12);
+    expect(precisionChange(cast.overall)).toMatchObject({ isPrecisionChange: true, beyondCast: [], unchecked: [] });
+
+    const both = pairRun({ 'fc.weight': mat(w, 8, 8) }, { 'fc.weight': mat(toBF16(trained), 8, 8, 'BF16') });
+    const p = precisionChange(both.overall);
+    expect(p.isPrecisionChange).toBe(false);
+    expect(p.beyondCast).toEqual(['fc.weight']);
+    expect(p.checks[0].rel_l2!).toBeCloseTo(0.05, 2);
+    const kind = pairKind(both.overall, tensorSets(both.overall), config().thresholds);
+    expect(kind.kind).toBe('training');
+    expect(kind.note).toMatch(/^trained and cast: a dtype change \(F32 -> BF16 on 1 tensor\) also happened, and its tensor moved beyond what the conversion can cause \(fc\.weight: rel_l2 0\.0\d+, the conversion at most 0\.0078\d*\)$/);
+  });
+
+  it('integer codes dequantized with their scale: within half a step per element is a conversion, a trained copy is not', () => {
+    const s = Math.max(...w.map(Math.abs)) / 127; // absmax scaling: no clipping
+    const codes = Array.from(w, (x) => Math.max(-127, Math.min(127, Math.round(x / s))));
+    const quant = { scale: [s], offset: [0], axis: null };
+    const q = pairRun({ 'fc.weight': mat(w, 8, 8) }, { 'fc.weight': { ...mat(codes, 8, 8, 'I8'), quant }, 'fc.weight_scale': { data: [s], shape: [] } });
+    const c = castCheck(q.overall.tensors.find((t) => t.name === 'fc.weight')!);
+    expect(c.consistent).toBe(true);
+    // rounding error <= s / 2 per element; bound = sqrt(step_sq) / ||A|| = sqrt(64 s^2) / ||A|| (4x the half-step bound)
+    expect(c.bound!).toBeCloseTo(Math.sqrt(64 * s * s) / Math.hypot(...w), 12);
+    expect(precisionChange(q.overall).isPrecisionChange).toBe(true);
+
+    const codesT = Array.from(trained, (x) => Math.max(-127, Math.min(127, Math.round(x / s))));
+    const qt = pairRun({ 'fc.weight': mat(w, 8, 8) }, { 'fc.weight': { ...mat(codesT, 8, 8, 'I8'), quant }, 'fc.weight_scale': { data: [s], shape: [] } });
+    expect(precisionChange(qt.overall)).toMatchObject({ isPrecisionChange: false, beyondCast: ['fc.weight'] });
+  });
+
+  it('integer codes without a convention cannot be checked and do not count against a precision change', () => {
+    const q = pairRun({ 'fc.weight': mat(w, 8, 8) }, { 'fc.weight': mat(w.map(Math.round), 8, 8, 'I8') });
+    const p = precisionChange(q.overall);
+    expect(p).toMatchObject({ isPrecisionChange: true, beyondCast: [], unchecked: ['fc.weight'] });
+    expect(p.checks[0].basis).toMatch(/^not checked: integer codes without a recognised/);
+    expect(dtypeChangeNote(p)).toBeNull();
+  });
+
+  it('a training step beside a tensor that was only cast is training with a plain note', () => {
+    const r = pairRun({ 'fc.weight': mat(w, 8, 8), 'fc.bias': vec([1, 2]) }, { 'fc.weight': mat(toBF16(w), 8, 8, 'BF16'), 'fc.bias': vec([1, 3]) });
+    const kind = pairKind(r.overall, tensorSets(r.overall), config().thresholds);
+    expect(kind.kind).toBe('training');
+    expect(kind.note).toBe('a dtype change (F32 -> BF16 on 1 tensor) happened beside the training step');
   });
 });
 
