@@ -19,7 +19,7 @@ import { compare } from '../compare.js';
 import { compareDirectories, isDirectoryPair } from '../compareDirectories.js';
 import { scanFile } from '../formats/pytorch/scanFile.js';
 import { HARDWARE_PROFILE_NAMES, type Config } from '../config/Config.js';
-import { checkNativeEnv, loadConfig, type ConfigOverrides } from '../config/loadConfig.js';
+import { checkNativeEnv, loadConfig, MAX_BATCH_TOKENS, type ConfigOverrides } from '../config/loadConfig.js';
 import { DiffaiError, isDiffaiError } from '../errors.js';
 import { addon } from '../native/loadAddon.js';
 import { formatCli } from '../report/formatCli.js';
@@ -132,7 +132,9 @@ function flagOverrides(opts: Opts): ConfigOverrides {
   if (opts.inputShape !== undefined) thresholds.input_shape = String(opts.inputShape);
   if (opts.batchTokens !== undefined) {
     const n = Number(opts.batchTokens);
-    if (!/^\d+$/.test(String(opts.batchTokens)) || !Number.isSafeInteger(n) || n < 1) throw new DiffaiError('ERR_USAGE', `--batch-tokens must be an integer >= 1, got ${JSON.stringify(opts.batchTokens)}`);
+    if (!/^\d+$/.test(String(opts.batchTokens)) || !Number.isSafeInteger(n) || n < 1 || n > MAX_BATCH_TOKENS) {
+      throw new DiffaiError('ERR_USAGE', `--batch-tokens must be an integer from 1 to ${MAX_BATCH_TOKENS} (2^31), got ${JSON.stringify(opts.batchTokens)}`);
+    }
     thresholds.batch_tokens = n;
   }
   const ml: Record<string, boolean> = {};

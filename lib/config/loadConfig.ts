@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { ANALYSIS_KEYS } from '../analyses/catalog.js';
 import { DiffaiError } from '../errors.js';
-import { DEFAULT_CONFIG, HARDWARE_PROFILE_NAMES, type Config } from './Config.js';
+import { DEFAULT_CONFIG, HARDWARE_PROFILE_NAMES, type Config, type Thresholds } from './Config.js';
 
 /** A partial configuration, as one source (file, environment, flags) gives it. */
 export type ConfigOverrides = {
@@ -63,6 +63,20 @@ const nonNegative = (v: number) => (v >= 0 && Number.isFinite(v) ? null : 'a fin
 const positiveInteger = (v: number) => (Number.isInteger(v) && v >= 1 ? null : 'an integer >= 1');
 const share = (v: number) => (v > 0 && v <= 1 ? null : 'a number in (0, 1]');
 
+/** The largest `batch_tokens` accepted (2^31): the cost model multiplies it into FLOP and byte counts. */
+export const MAX_BATCH_TOKENS = 2 ** 31;
+
+/**
+ * Thresholds that must keep an order: [lower, upper, what the pair means]. A configuration that inverts
+ * one would make a band empty (every value outside it), so it is refused.
+ */
+const ORDERED_THRESHOLDS: readonly [keyof Thresholds, keyof Thresholds, string][] = [
+  ['warning_degradation', 'critical_degradation', 'the warning level must not exceed the critical level'],
+  ['norm_growth_limit', 'critical_growth', 'the warning growth must not exceed the critical growth'],
+  ['gradient_ratio_min', 'gradient_ratio_max', 'the healthy band of the gradient flow ratio must not be empty'],
+  ['sqnr_fair_db', 'sqnr_good_db', 'the fair SQNR level must not exceed the good level'],
+];
+
 /** Extra constraints on particular thresholds; every other threshold must be a finite number > 0. */
 const THRESHOLD_CHECKS: Record<string, (v: number) => string | null> = {
   convergence_patience: positiveInteger,
@@ -77,7 +91,7 @@ const THRESHOLD_CHECKS: Record<string, (v: number) => string | null> = {
   low_rank_energy: share,
   not_continuation_share: share,
   pruning_threshold: share,
-  batch_tokens: positiveInteger,
+  batch_tokens: (v) => (Number.isInteger(v) && v >= 1 && v <= MAX_BATCH_TOKENS ? null : `an integer from 1 to ${MAX_BATCH_TOKENS} (2^31)`),
   inference_memory_factor: (v) => (v >= 1 && Number.isFinite(v) ? null : 'a finite number >= 1'),
   gradient_ratio_min: positive,
   gradient_ratio_max: positive,
@@ -303,5 +317,24 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
   for (const layer of [fromFile, fromEnv, fromFlags]) {
     for (const section of SECTIONS) Object.assign(config[section], layer[section] ?? {});
   }
+  checkOrder(config.thresholds, [
+    [fromFlags, 'command line'],
+    [fromEnv, 'environment'],
+    [fromFile, file ?? ''],
+  ]);
   return { config, file };
+}
+
+/**
+ * Refuses thresholds whose order is inverted ({@link ORDERED_THRESHOLDS}), naming where each value came from.
+ *
+ * @throws DiffaiError `ERR_CONFIG`.
+ */
+function checkOrder(th: Thresholds, layers: [ConfigOverrides, string][]): void {
+  const origin = (key: keyof Thresholds) => layers.find(([l]) => l.thresholds && key in l.thresholds)?.[1] || 'default';
+  for (const [lo, hi, why] of ORDERED_THRESHOLDS) {
+    if ((th[lo] as number) > (th[hi] as number)) {
+      throw new DiffaiError('ERR_CONFIG', `[thresholds].${lo} = ${th[lo]} (${origin(lo)}) is above [thresholds].${hi} = ${th[hi]} (${origin(hi)}): ${why}`);
+    }
+  }
 }

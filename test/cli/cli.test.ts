@@ -160,6 +160,14 @@ describe('diffai CLI: errors exit 2 with code and file', () => {
     expect(runCli([A, B, '--epsilon', 'abc'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ERR_USAGE: --epsilon must be/) });
     expect(runCli([A, B, '--ignore-keys-regex', '('])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ERR_USAGE: --ignore-keys-regex: invalid/) });
     expect(runCli([A, B, '-o', 'xml'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ERR_USAGE: .*xml/) });
+    expect(runCli([A, B, '--batch-tokens', '4294967296'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ERR_USAGE: --batch-tokens must be an integer from 1 to 2147483648 \(2\^31\), got "4294967296"/) });
+  });
+
+  it('refuses inverted thresholds with exit 2, naming both keys', () => {
+    const r = runCli([A, B], { env: { DIFFAI_THRESHOLDS_SQNR_GOOD_DB: '10' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ERR_CONFIG: \[thresholds\]\.sqnr_fair_db = 20 \(default\) is above \[thresholds\]\.sqnr_good_db = 10 \(environment\)/);
+    expect(r.stdout).toBe('');
   });
 
   it('rejects an analysis this version does not implement, never answering it', () => {

@@ -78,6 +78,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, cwd, configPath: join(cwd, 'd.toml') })).toThrow(/format = "xml": expected one of cli, json, yaml/);
   });
 
+  it('refuses inverted thresholds, naming both keys and where each value came from', () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'q.toml'), '[thresholds]\nsqnr_good_db = 20\nsqnr_fair_db = 30\n');
+    const q = join(cwd, 'q.toml');
+    expect(() => loadConfig({ env: {}, cwd, configPath: q })).toThrow(`[thresholds].sqnr_fair_db = 30 (${q}) is above [thresholds].sqnr_good_db = 20 (${q}): the fair SQNR level must not exceed the good level`);
+    expect(() => loadConfig({ env: { DIFFAI_THRESHOLDS_GRADIENT_RATIO_MIN: '2000' }, cwd })).toThrow(
+      '[thresholds].gradient_ratio_min = 2000 (environment) is above [thresholds].gradient_ratio_max = 1000 (default): the healthy band of the gradient flow ratio must not be empty',
+    );
+    expect(() => loadConfig({ env: {}, cwd, flags: { thresholds: { warning_degradation: 0.5 } } })).toThrow(/warning_degradation = 0\.5 \(command line\) is above \[thresholds\]\.critical_degradation = 0\.1 \(default\)/);
+    // equal is allowed, and raising both together is fine
+    expect(loadConfig({ env: {}, cwd, flags: { thresholds: { sqnr_good_db: 25, sqnr_fair_db: 25 } } }).config.thresholds.sqnr_fair_db).toBe(25);
+  });
+
+  it('batch_tokens is an integer from 1 to 2^31 in TOML and in the environment', () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'b.toml'), '[thresholds]\nbatch_tokens = 1.5\n');
+    expect(() => loadConfig({ env: {}, cwd, configPath: join(cwd, 'b.toml') })).toThrow(/batch_tokens = 1\.5: expected an integer from 1 to 2147483648 \(2\^31\)/);
+    expect(() => loadConfig({ env: { DIFFAI_THRESHOLDS_BATCH_TOKENS: '1e12' }, cwd })).toThrow(/DIFFAI_THRESHOLDS_BATCH_TOKENS="1e12": expected an integer from 1 to 2147483648/);
+    expect(loadConfig({ env: { DIFFAI_THRESHOLDS_BATCH_TOKENS: '2147483648' }, cwd }).config.thresholds.batch_tokens).toBe(2 ** 31);
+  });
+
   it('reports invalid TOML with its line', () => {
     const cwd = tempDir();
     writeFileSync(join(cwd, 'diffai.toml'), '[output]\nformat = \n');
