@@ -10,6 +10,7 @@ import { recognizeStructure } from '../structure/recognizeStructure.js';
 import type { Analysis, AnalysisContext, AnalysisResult } from './Analysis.js';
 import { formatFields } from './formatFields.js';
 import { formatNumber } from './formatNumber.js';
+import { entryClasses, type EntryClass } from './modelBytes.js';
 
 /** One structural difference. */
 export interface ArchitectureDifference {
@@ -17,6 +18,14 @@ export interface ArchitectureDifference {
   status: 'added' | 'removed' | 'shape_changed' | 'dtype_changed';
   shape: [number[] | null, number[] | null];
   dtype: [string | null, string | null];
+}
+
+/** A tensor added, removed or changed that is not a model parameter, listed apart (not a difference). */
+export interface NonParameterChange {
+  tensor: string;
+  status: ArchitectureDifference['status'];
+  /** What it is on the side(s) where it exists (`optimizer`, `quant_param`, `buffer`, `constant`). */
+  class: Exclude<EntryClass, 'parameter' | 'alias'>;
 }
 
 /** The structure of one input as the detail reports it. */
@@ -43,7 +52,7 @@ export interface ArchitectureResult extends AnalysisResult {
   type2: string;
   /** [depth of A, depth of B]: numbered blocks, else weight layers. */
   depth: [number, number];
-  /** Added + removed + shape changes + dtype changes (tied aliases apart). */
+  /** Added + removed + shape changes + dtype changes of model parameters (tied aliases and non-parameter entries apart). */
   differences: number;
   /** The parameter composition of A and B. */
   composition: { a: Component[]; b: Component[] };
@@ -53,9 +62,21 @@ export interface ArchitectureResult extends AnalysisResult {
     differences: ArchitectureDifference[];
     /** Tensors present on one side only that are tied aliases (not removals). */
     tied_aliases: { tensor: string; side: 'a' | 'b'; alias_of: string }[];
+    /**
+     * Tensors added, removed or changed that are not model parameters on either side where they exist:
+     * optimizer state, quantization scales / zero points / minimums, buffers, constants.
+     */
+    non_parameters: NonParameterChange[];
     counts: { added: number; removed: number; shape_changed: number; dtype_changed: number };
   };
 }
+
+const NON_PARAMETER_TEXT: Record<NonParameterChange['class'], string> = {
+  optimizer: 'optimizer state',
+  quant_param: 'quantization parameters',
+  buffer: 'buffers',
+  constant: 'constants',
+};
 
 function componentsType(s: ModelStructure): string {
   const has = (k: string) => s.layers.some((l) => l.kind === k);
@@ -107,8 +128,10 @@ function compositionText(c: readonly Component[]): string {
  * - type = config.json's `model_type` when present, else the most specific component:
  *   `transformer` (attention) > `rnn` (recurrent gates) > `cnn` (conv kernels) > `mlp` (linear layers).
  * - depth = numbered blocks (`<prefix>.<int>.` or `Layer_<int>`), else weight layers, for A and B.
- * - differences = added + removed + shape changes + dtype changes of the first -> last diff; tied
- *   aliases present on one side only are listed apart, not counted as removals.
+ * - differences = added + removed + shape changes + dtype changes of the first -> last diff, over model
+ *   parameters: tied aliases present on one side only are listed apart, not counted as removals, and so
+ *   are tensors that are not parameters on any side where they exist (`entryClasses`: optimizer state of
+ *   a full checkpoint, quantization scales / zero points / minimums, buffers, constants).
  * - composition = parameter shares by layer kind; a hybrid is named when two of attention / recurrent /
  *   conv hold >= 5 % each.
  */
@@ -121,12 +144,21 @@ export const architectureComparison: Analysis<ArchitectureResult> = {
     const b = summary(recognizeStructure(run.inputs[d.to]));
     const differences: ArchitectureDifference[] = [];
     const tied: ArchitectureResult['detail']['tied_aliases'] = [];
+    const nonParameters: NonParameterChange[] = [];
     const counts = { added: 0, removed: 0, shape_changed: 0, dtype_changed: 0 };
+    const classes = [entryClasses(run.inputs[d.from].entries), entryClasses(run.inputs[d.to].entries)];
     for (const t of d.tensors) {
       if (t.status === 'changed' || t.status === 'unchanged') continue;
       if (isTiedAlias(t)) {
         const side = t.status === 'removed' ? 'a' : 'b';
         tied.push({ tensor: t.name, side, alias_of: (side === 'a' ? t.aliasOf?.[0] : t.aliasOf?.[1]) ?? '' });
+        continue;
+      }
+      // the class on each side where the tensor exists; a parameter on either side is a difference
+      const cls = [0, 1].map((k) => (t.index[k] === null ? null : (classes[k][t.index[k]!] ?? 'parameter'))).filter((c): c is EntryClass => c !== null);
+      const other = cls.find((c) => c !== 'parameter' && c !== 'alias');
+      if (other !== undefined && !cls.includes('parameter')) {
+        nonParameters.push({ tensor: t.name, status: t.status, class: other as NonParameterChange['class'] });
         continue;
       }
       counts[t.status]++;
@@ -139,7 +171,7 @@ export const architectureComparison: Analysis<ArchitectureResult> = {
       differences: differences.length,
       composition: { a: a.composition, b: b.composition },
       reasons: {},
-      detail: { a, b, differences, tied_aliases: tied, counts },
+      detail: { a, b, differences, tied_aliases: tied, non_parameters: nonParameters, counts },
     };
   },
   format(r: ArchitectureResult): string[] {
@@ -148,6 +180,11 @@ export const architectureComparison: Analysis<ArchitectureResult> = {
     const parts = (['added', 'removed', 'shape_changed', 'dtype_changed'] as const).filter((k) => c[k] > 0).map((k) => `${c[k]} ${k.replace('_', ' ')}`);
     let diff = `${r.differences}${parts.length ? ` (${parts.join(', ')})` : ''}`;
     if (d.tied_aliases.length > 0) diff += `, tied aliases apart: ${d.tied_aliases.map((t) => `${t.tensor} -> ${t.alias_of}`).join(', ')}`;
+    if (d.non_parameters.length > 0) {
+      const by = new Map<NonParameterChange['class'], number>();
+      for (const x of d.non_parameters) by.set(x.class, (by.get(x.class) ?? 0) + 1);
+      diff += `, not parameters apart: ${[...by].map(([c, n]) => `${n} ${NON_PARAMETER_TEXT[c]}`).join(', ')}`;
+    }
     const depth = r.depth[0] === r.depth[1] ? `${r.depth[0]}` : `${r.depth[0]}->${r.depth[1]}`;
     const src = d.a.depth_source === d.b.depth_source ? d.a.depth_source : `${d.a.depth_source} / ${d.b.depth_source}`;
     const shown = d.differences.slice(0, 10).map((x) => `${x.status === 'added' ? '+' : x.status === 'removed' ? '-' : '!'} ${x.tensor}`);

@@ -9,8 +9,8 @@ import type { Analysis, AnalysisContext, AnalysisLevel, AnalysisResult } from '.
 import { formatFields } from './formatFields.js';
 import { formatNumber } from './formatNumber.js';
 import { jsonNumber } from './jsonNumber.js';
-import { modelBytes, type ModelBytes } from './modelBytes.js';
-import { NON_PARAMETER_ROLES, tensorRole } from '../structure/tensorRole.js';
+import { entryClasses, modelBytes, type ModelBytes } from './modelBytes.js';
+import { tensorRole } from '../structure/tensorRole.js';
 
 const MIB = 1024 * 1024;
 
@@ -38,11 +38,11 @@ export interface TrainingEstimate {
 export interface MemoryInput {
   path: string;
   bytes: ModelBytes;
-  /** Elements of all model tensors. */
+  /** Model parameters: elements of the parameter tensors (floats or integer codes; not scales, zero points, buffers, constants, optimizer state, aliases). */
   params: number;
   /** model bytes x inference_memory_factor. */
   gpu_est: number;
-  /** 4 x params / model bytes: parameters per byte relative to F32 (1 for an F32 model, 2 for F16, ~4 for int8). */
+  /** 4 x params / bytes of the parameters and their quantization parameters: parameters per byte relative to F32 (1 for an F32 model, 2 for F16, ~4 for int8). */
   efficiency: number | null;
   training: TrainingEstimate;
 }
@@ -70,18 +70,14 @@ export interface MemoryResult extends AnalysisResult {
 }
 
 function training(input: InputInfo): TrainingEstimate {
-  const names = new Set(input.entries.map((e) => e.name));
+  const classes = entryClasses(input.entries);
   let fp32 = 0;
   let mixed = 0;
   let coded = 0;
-  for (const e of input.entries) {
-    if (e.aliasOf !== undefined || e.role === 'optimizer') continue;
-    const role = tensorRole(e.name, e.shape, names);
-    if (NON_PARAMETER_ROLES.has(role)) continue;
-    const kind = DTYPES[e.dtype].kind;
-    if (kind === 'bool') continue;
-    if (kind === 'int') {
-      if (e.role === 'quantized' || e.shape.length >= 2) coded += e.count;
+  for (const [i, e] of input.entries.entries()) {
+    if (classes[i] !== 'parameter') continue;
+    if (DTYPES[e.dtype].kind === 'int') {
+      coded += e.count;
       continue;
     }
     if (e.dtype === 'F16' || e.dtype === 'BF16' || e.dtype === 'F8_E4M3' || e.dtype === 'F8_E5M2' || e.dtype === 'Q8_0') mixed += e.count;
@@ -100,14 +96,13 @@ function training(input: InputInfo): TrainingEstimate {
 
 function inputFigures(input: InputInfo, factor: number): MemoryInput {
   const bytes = modelBytes(input);
-  let params = 0;
-  for (const e of input.entries) if (e.aliasOf === undefined && e.role !== 'optimizer' && tensorRole(e.name, e.shape) !== 'optimizer_state') params += e.count;
+  const params = bytes.parameter_count;
   return {
     path: input.path,
     bytes,
     params,
     gpu_est: bytes.model * factor,
-    efficiency: bytes.model > 0 ? jsonNumber((4 * params) / bytes.model) : null,
+    efficiency: bytes.parameters + bytes.quant_params > 0 ? jsonNumber((4 * params) / (bytes.parameters + bytes.quant_params)) : null,
     training: training(input),
   };
 }
@@ -124,7 +119,10 @@ function mib(bytes: number): string {
  * - delta = bytes_B - bytes_A, equal to the sum of the per-tensor byte changes listed in the detail.
  * - gpu_est = B's bytes x `inference_memory_factor` (1.2: EleutherAI, "Transformer Math 101", 2023:
  *   inference needs about 20 % over the weights for activations, workspace and allocator).
- * - efficiency = 4 x params / bytes of B: parameters per byte relative to F32.
+ * - efficiency = 4 x parameters / (bytes of the parameters + their scales, zero points, minimums) of B:
+ *   parameters per byte relative to F32 (buffers and constants are not in it), parameters as
+ *   {@link entryClasses} counts them (not scales, zero points, buffers, constants: a model and its
+ *   quantized copies have the same count).
  * - detail: the Adam training estimate (ZeRO: 16 bytes per parameter, F32 or mixed precision),
  *   and the comparison with `memory_limit_mb` (`[WARNING]` when gpu_est exceeds it).
  */
@@ -158,7 +156,7 @@ export const memoryAnalysis: Analysis<MemoryResult> = {
       delta: b.bytes.model - a.bytes.model,
       gpu_est: b.gpu_est,
       efficiency: b.efficiency,
-      reasons: b.efficiency === null ? { efficiency: 'B has no tensor bytes' } : {},
+      reasons: b.efficiency === null ? { efficiency: 'B has no parameter bytes' } : {},
       ...(level ? { level } : {}),
       detail: {
         a,

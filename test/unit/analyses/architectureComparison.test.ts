@@ -51,6 +51,34 @@ describe('#5 architecture comparison', () => {
     expect(r.detail.b.tied[0]).toMatchObject({ target: 'tok_emb.weight', inferred: true });
   });
 
+  it('optimizer state, quantization parameters, buffers and constants are listed apart, not counted as differences', () => {
+    // A: a full checkpoint (model + Adam state, the format says `optimizer`) with a BatchNorm counter
+    const a: Record<string, TensorSpec> = {
+      ...mlp,
+      'optimizer.state.0.exp_avg': { ...w(8, 4), role: 'optimizer' },
+      'optimizer.state.0.step': { data: [10], shape: [], role: 'optimizer' },
+      'bn.num_batches_tracked': { data: [3], shape: [], dtype: 'I64' },
+    };
+    // B: the same model, fc2 quantized per channel (codes + scale), and an ONNX I64 shape constant
+    const b: Record<string, TensorSpec> = { ...mlp, 'fc2.weight': { ...mlp['fc2.weight'], dtype: 'I8' }, 'fc2.weight_scale': vec([1, 1]), '/Reshape/shape': { data: [1, 8], shape: [2], dtype: 'I64' } };
+    const r = run(a, b);
+    // the one difference is the parameter that changed dtype
+    expect(r.differences).toBe(1);
+    expect(r.detail.counts).toEqual({ added: 0, removed: 0, shape_changed: 0, dtype_changed: 1 });
+    expect(r.detail.differences.map((d) => d.tensor)).toEqual(['fc2.weight']);
+    expect(r.detail.non_parameters).toEqual([
+      { tensor: 'optimizer.state.0.exp_avg', status: 'removed', class: 'optimizer' },
+      { tensor: 'optimizer.state.0.step', status: 'removed', class: 'optimizer' },
+      { tensor: 'bn.num_batches_tracked', status: 'removed', class: 'buffer' },
+      { tensor: 'fc2.weight_scale', status: 'added', class: 'quant_param' },
+      { tensor: '/Reshape/shape', status: 'added', class: 'constant' },
+    ]);
+    expect(architectureComparison.format(r)[0]).toMatch(/differences=1 \(1 dtype changed\), not parameters apart: 2 optimizer state, 1 buffers, 1 quantization parameters, 1 constants; composition: /);
+    // a parameter added beside them still counts
+    const r2 = run(a, { ...b, 'fc3.weight': w(2, 2) });
+    expect(r2.detail.counts).toEqual({ added: 1, removed: 0, shape_changed: 0, dtype_changed: 1 });
+  });
+
   it('config.json model_type wins and is printed with the type from the components', () => {
     const r0 = makeRun([{ tensors: mlp, metadata: { config: { model_type: 'my-net' } } }, { tensors: mlp }]);
     const r = architectureComparison.run({ run: r0, config: DEFAULT_CONFIG });

@@ -3,12 +3,13 @@
  * unit norms, efficiency ratio, stable rank in the detail, on matrices with hand-computed answers.
  */
 import { describe, expect, it } from 'vitest';
-import { GAUSSIAN_PRUNING_BASELINE, paramEfficiencyAnalysis } from '../../../lib/analyses/paramEfficiencyAnalysis.js';
+import { countBelow, erf, GAUSSIAN_PRUNING_BASELINE, gaussianSmallShare, paramEfficiencyAnalysis } from '../../../lib/analyses/paramEfficiencyAnalysis.js';
 import { DEFAULT_CONFIG } from '../../../lib/config/Config.js';
-import { gaussian, jsonRoundTrip, mat, pairRun, type TensorSpec } from './builders.js';
+import { config, gaussian, jsonRoundTrip, mat, pairRun, type TensorSpec } from './builders.js';
 import { expectFieldsMove } from './fieldsMove.js';
 
-const run = (a: Record<string, TensorSpec>, b: Record<string, TensorSpec>) => jsonRoundTrip(paramEfficiencyAnalysis.run({ run: pairRun(a, b), config: DEFAULT_CONFIG }));
+const run = (a: Record<string, TensorSpec>, b: Record<string, TensorSpec>, pruning_threshold = 0.1, spectral = true) =>
+  jsonRoundTrip(paramEfficiencyAnalysis.run({ run: pairRun(a, b, { spectral, lowRank: false }), config: config({ pruning_threshold }) }));
 
 describe('#6 parameter efficiency', () => {
   it('hand-computed shares: a zero weight, a dead unit, the efficiency ratio and a rank-one stable rank', () => {
@@ -19,21 +20,167 @@ describe('#6 parameter efficiency', () => {
     expect(r.detail.a.pruning_potential).toBeCloseTo(1 / 8, 15);
     expect(r.detail.a.utilization).toBe(1);
     expect(r.pruning_potential).toBeCloseTo(0.5, 15);
+    expect(r.detail.b.prunable_params).toBeCloseTo(4, 12);
     expect(r.utilization).toBeCloseTo(0.5, 15);
     expect(r.efficiency_ratio).toBeCloseTo(0.5, 15);
     expect(r.detail.b.matrices[0]).toMatchObject({ units: 2, live_units: 1 });
     // B is rank one up to the 0.01: stable rank ||W||_F^2 / sigma_max^2 = 1.0000187
     expect(r.detail.b.matrices[0].stable_rank).toBeCloseTo(1.0000187, 6);
     expect(r.detail.gaussian_baseline).toBe(GAUSSIAN_PRUNING_BASELINE);
-    expect(paramEfficiencyAnalysis.format(r)[0]).toMatch(/^param_efficiency_analysis: efficiency_ratio=0\.5, utilization=0\.5, pruning_potential=0\.5 \(gaussian baseline 0\.0797\); stable rank: fc\.weight=1/);
+    expect(paramEfficiencyAnalysis.format(r)[0]).toMatch(/^param_efficiency_analysis: efficiency_ratio=0\.5, utilization=0\.5, pruning_potential=0\.5 \(gaussian baseline 0\.07966\); stable rank: fc\.weight=1/);
   });
 
-  it('a Gaussian matrix sits at the baseline erf(0.1 / sqrt 2) = 0.0797', () => {
+  it('erf agrees with Python math.erf (series below 2.5, continued fraction above) within 1e-14', () => {
+    // /usr/bin/python3 -c "from math import erf; print(erf(x))"
+    const table: [number, number][] = [
+      [0, 0],
+      [1e-8, 1.1283791670955126e-8],
+      [0.01, 0.011283415555849616],
+      [0.1 / Math.SQRT2, 0.07965567455405796],
+      [0.5, 0.5204998778130465],
+      [1, 0.8427007929497149],
+      [2, 0.9953222650189527],
+      [2.4, 0.999311486103355],
+      [2.5, 0.999593047982555],
+      [2.6, 0.9997639655834707],
+      [3, 0.9999779095030014],
+      [4, 0.9999999845827421],
+      [5, 0.9999999999984626],
+      [6, 1],
+      [-0.3, -0.3286267594591274],
+    ];
+    for (const [x, y] of table) expect(Math.abs(erf(x) - y)).toBeLessThan(1e-14);
+    // the tail where the continued fraction works: 1 - erf(3) = erfc(3) = 2.209049699858544e-5 (scipy.special.erfc)
+    expect((1 - erf(3)) / 2.209049699858544e-5 - 1).toBeLessThan(1e-9);
+  });
+
+  it('the Gaussian baseline is erf(t / sqrt 2) at any pruning_threshold t', () => {
+    // Python: erf(0.05/sqrt(2)) = 0.039877611676744924, erf(0.1/sqrt(2)) = 0.07965567455405796,
+    // erf(0.15/sqrt(2)) = 0.11923538474048502, erf(0.25/sqrt(2)) = 0.19741265136584743
+    expect(gaussianSmallShare(0.05)).toBeCloseTo(0.039877611676744924, 14);
+    expect(GAUSSIAN_PRUNING_BASELINE).toBeCloseTo(0.07965567455405796, 14);
+    expect(gaussianSmallShare(0.15)).toBeCloseTo(0.11923538474048502, 14);
+    expect(gaussianSmallShare(0.25)).toBeCloseTo(0.19741265136584743, 14);
+    const g = mat(gaussian(16, 1), 4, 4);
+    const r = run({ 'fc.weight': g }, { 'fc.weight': g }, 0.25);
+    expect(r.detail.gaussian_baseline).toBeCloseTo(0.19741265136584743, 14);
+    expect(r.detail.pruning_threshold).toBe(0.25);
+    expect(paramEfficiencyAnalysis.format(r)[0]).toMatch(/\(gaussian baseline 0\.1974\)/);
+  });
+
+  it('the measured share interpolates within the 0.1-RMS bins instead of snapping to them', () => {
+    // countBelow on a hand histogram: bins of 0.1 with counts 10, 20, 30, 0 ..., 40 above; total 100.
+    const h = { rms: 1, bin_width: 0.1, counts: [10, 20, 30, ...new Array<number>(37).fill(0)], above: 40, non_finite: 0 };
+    expect(countBelow(h, 0.1)).toEqual({ below: 10, total: 100 });
+    expect(countBelow(h, 0.05).below).toBeCloseTo(5, 12); // half of bin 0
+    expect(countBelow(h, 0.15).below).toBeCloseTo(10 + 10, 12); // bin 0 + half of bin 1
+    expect(countBelow(h, 0.25).below).toBeCloseTo(30 + 15, 12); // bins 0, 1 + half of bin 2
+    expect(countBelow(h, 0.3).below).toBeCloseTo(60, 12); // 0.3 / 0.1 = 2.9999999999999996 is bin edge 3
+    expect(countBelow(h, 9).below).toBe(60); // beyond the 4-RMS range: the binned elements only
+    // Through the analysis: B = [0.02, 0.14, 0.26, c, c, c, c, c] with 5c^2 = 8 - 0.0876, so RMS = 1 and
+    // |w| / RMS falls in bins 0, 1, 2 and 12. t = 0.05: half of bin 0 -> 0.5 / 8; t = 0.15: 1.5 / 8;
+    // t = 0.25: 2.5 / 8; t = 0.1: 1 / 8. (Rounding t / 0.1 to whole bins gave 1/8, 2/8, 3/8 for the first three.)
+    const c = Math.sqrt((8 - 0.02 ** 2 - 0.14 ** 2 - 0.26 ** 2) / 5);
+    const b = { 'fc.weight': mat([0.02, 0.14, 0.26, c, c, c, c, c], 2, 4) };
+    for (const [t, share] of [
+      [0.05, 0.5 / 8],
+      [0.1, 1 / 8],
+      [0.15, 1.5 / 8],
+      [0.25, 2.5 / 8],
+    ]) {
+      const r = run(b, b, t);
+      expect(r.pruning_potential).toBeCloseTo(share, 12);
+      expect(r.detail.b.matrices[0].small_share).toBeCloseTo(share, 12);
+    }
+  });
+
+  it('a Gaussian matrix sits at the baseline erf(t / sqrt 2) for t = 0.05, 0.1, 0.15, 0.25', () => {
+    // 40000 N(0,1) draws: the share's standard error is sqrt(p (1 - p) / 40000) <= 0.002 for p <= 0.2
+    // (measured: 0.04075, 0.0815, 0.1213, 0.1992 against 0.03988, 0.07966, 0.1192, 0.1974), and the
+    // in-bin interpolation is within one bin of the exact sample share (0.0406, 0.0815, 0.1219, 0.2005)
     const g = gaussian(200 * 200, 4);
-    const r = run({ 'fc.weight': mat(g, 200, 200) }, { 'fc.weight': mat(g, 200, 200) });
-    expect(r.pruning_potential!).toBeGreaterThan(0.075);
-    expect(r.pruning_potential!).toBeLessThan(0.085);
-    expect(Math.abs(GAUSSIAN_PRUNING_BASELINE - 0.0797)).toBeLessThan(1e-4);
+    let sq = 0;
+    for (const x of g) sq += x * x;
+    const rms = Math.sqrt(sq / g.length);
+    for (const t of [0.05, 0.1, 0.15, 0.25]) {
+      const r = run({ 'fc.weight': mat(g, 200, 200) }, { 'fc.weight': mat(g, 200, 200) }, t, false);
+      expect(Math.abs(r.pruning_potential! - gaussianSmallShare(t))).toBeLessThan(0.006);
+      const exact = g.filter((x) => Math.abs(x) < t * rms).length / g.length;
+      expect(Math.abs(r.pruning_potential! - exact)).toBeLessThan(0.0025);
+    }
+  });
+
+  it('a tied alias is not counted: the same model with and without its alias gives identical figures', () => {
+    const emb = mat(gaussian(8 * 4, 7), 8, 4);
+    const fc = mat(gaussian(4 * 6, 8), 4, 6);
+    const withAlias = { 'tok_emb.weight': emb, 'fc.weight': fc, 'lm_head.weight': { ...emb, aliasOf: 'tok_emb.weight' } };
+    const without = { 'tok_emb.weight': emb, 'fc.weight': fc };
+    const r = run(withAlias, without);
+    expect(r.detail.a).toEqual(r.detail.b);
+    expect(r.detail.a.matrices.map((m) => m.tensor)).toEqual(['fc.weight']);
+    expect(r.detail.a.params).toBe(24);
+    // the alias as the only difference: A's figures are B's
+    expect(r.efficiency_ratio).toBe(1);
+  });
+
+  it('optimizer state and quantization parameters are not weight matrices, whatever their shape', () => {
+    const fc = mat(gaussian(4 * 6, 8), 4, 6);
+    const a = {
+      'fc.weight': fc,
+      // the format says optimizer (a name the role rules would not catch)
+      'state.0.m': { ...mat(gaussian(24, 9), 4, 6), role: 'optimizer' },
+      // a 2-D scale of a quantized tensor
+      'q.weight': { ...mat([1, 2, 3, 4], 2, 2, 'I8'), role: 'quantized' },
+      'q.weight_scale': mat([0.1, 0.1, 0.1, 0.1], 2, 2),
+    };
+    const r = run(a, { 'fc.weight': fc });
+    expect(r.detail.a.matrices.map((m) => m.tensor)).toEqual(['fc.weight']);
+    expect(r.detail.a.skipped).toEqual(['q.weight']);
+    expect(r.detail.a.params).toBe(24);
+  });
+
+  it('an all-zero matrix is entirely prunable and has no live unit, and the detail says so', () => {
+    // B: fc.weight = 1..8 (RMS sqrt(204/8) = 5.05, smallest |w| / RMS = 0.198: none below 0.1), rows
+    // norms sqrt(30), sqrt(174): both live; fc2.weight all zeros: 4 prunable, 0 live.
+    // pruning = 4 / 12, utilization = 8 / 12; A's fc2.weight = 1..4 (rows sqrt 5, 5: live): ratio 2/3.
+    const fc = mat([1, 2, 3, 4, 5, 6, 7, 8], 2, 4);
+    const r = run({ 'fc.weight': fc, 'fc2.weight': mat([1, 2, 3, 4], 2, 2) }, { 'fc.weight': fc, 'fc2.weight': mat([0, 0, 0, 0], 2, 2) });
+    expect(r.pruning_potential).toBeCloseTo(4 / 12, 15);
+    expect(r.utilization).toBeCloseTo(8 / 12, 15);
+    expect(r.efficiency_ratio).toBeCloseTo(2 / 3, 15);
+    const z = r.detail.b.matrices.find((m) => m.tensor === 'fc2.weight')!;
+    expect(z).toMatchObject({ params: 4, small_share: 1, units: 2, live_units: 0, stable_rank: null, sigma_max: 0 });
+    expect(z.note).toMatch(/^all zeros: the whole matrix is prunable/);
+    expect(r.detail.b.all_zero).toEqual(['fc2.weight']);
+    // the stable-rank share is fc.weight's alone (a zero matrix has no rank to share)
+    const s = r.detail.b.matrices.find((m) => m.tensor === 'fc.weight')!;
+    expect(r.detail.b.stable_rank_share).toBeCloseTo(s.stable_rank! / 2, 12);
+    expect(r.reasons).toEqual({});
+    expect(paramEfficiencyAnalysis.format(r)[0]).toMatch(/pruning_potential=0\.3333 \(gaussian baseline 0\.07966\); all zeros \(entirely prunable\): fc2\.weight; stable rank: fc\.weight=/);
+    // only all-zero matrices: everything prunable, nothing live; the ratio's reason says why
+    const only = run({ 'fc2.weight': mat([0, 0, 0, 0], 2, 2) }, { 'fc2.weight': mat([0, 0, 0, 0], 2, 2) });
+    expect([only.pruning_potential, only.utilization, only.efficiency_ratio]).toEqual([1, 0, null]);
+    expect(only.reasons).toEqual({ efficiency_ratio: 'A has no live unit (its weight matrices are all zeros)' });
+  });
+
+  it('an all-NaN matrix has null figures with the reason "non-finite values" and stays out of the totals', () => {
+    const fc = mat([1, 2, 3, 4, 5, 6, 7, 8], 2, 4);
+    const nan = mat(new Array<number>(4).fill(NaN), 2, 2);
+    const r = run({ 'fc.weight': fc, 'fc2.weight': mat([1, 2, 3, 4], 2, 2) }, { 'fc.weight': fc, 'fc2.weight': nan });
+    // B's totals are fc.weight's: nothing below 0.1 RMS, both units live
+    expect([r.pruning_potential, r.utilization, r.efficiency_ratio]).toEqual([0, 1, 1]);
+    expect(r.detail.b.params).toBe(8);
+    const m = r.detail.b.matrices.find((x) => x.tensor === 'fc2.weight')!;
+    expect(m).toMatchObject({ small_share: null, live_units: null, stable_rank: null, sigma_max: null });
+    expect(m.note).toMatch(/^non-finite values/);
+    expect(r.detail.b.non_finite).toEqual(['fc2.weight']);
+    expect(paramEfficiencyAnalysis.format(r)[0]).toMatch(/; non-finite values, not judged: fc2\.weight; stable rank: fc\.weight=/);
+    // B has no other matrix: every field null, and the reason names the non-finite values
+    const only = run({ 'fc2.weight': mat([1, 2, 3, 4], 2, 2) }, { 'fc2.weight': nan });
+    expect([only.pruning_potential, only.utilization, only.efficiency_ratio]).toEqual([null, null, null]);
+    expect(only.reasons.pruning_potential).toBe("B's weight matrices have non-finite values only (1: fc2.weight)");
+    expect(only.reasons.utilization).toBe(only.reasons.pruning_potential);
+    expect(paramEfficiencyAnalysis.format(only)[0]).toBe("param_efficiency_analysis: efficiency_ratio=null, utilization=null, pruning_potential=null (B's weight matrices have non-finite values only (1: fc2.weight))");
   });
 
   it('integer-coded matrices are not judged: null with the reason; embeddings and biases are not weight matrices', () => {
@@ -52,5 +199,6 @@ describe('#6 parameter efficiency', () => {
       run(a, { 'fc.weight': mat([1, 1, 0.01, 1, 1, 1, 1, 1], 2, 4) }),
     );
     expect(checked).toEqual(['efficiency_ratio', 'utilization', 'pruning_potential']);
+    expect(DEFAULT_CONFIG.thresholds.pruning_threshold).toBe(0.1);
   });
 });
