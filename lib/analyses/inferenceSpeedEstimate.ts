@@ -47,6 +47,8 @@ export interface CostDetail {
     flops: number | null;
     fixed_bytes: number;
     bytes_per_item: number;
+    conv_input: LayerCost['conv_input'];
+    counted: boolean;
     time1: number | null;
     bound1: string | null;
     time_batch: number | null;
@@ -58,7 +60,11 @@ export interface CostDetail {
 export interface SpeedDetail {
   profile: { name: string; description: string; bandwidth: number; llc_bytes: number; op_overhead: number; peak: Record<string, number>; native: Record<string, boolean>; sources: string[] };
   batch: number;
+  /** `output.top_k`: names a CLI line lists before `+N more`. */
+  top_k: number;
   input_shape: number[] | null;
+  /** Why the input shape does not fit A or B (their conv layers are then not covered), else null. */
+  input_shape_problem: string | null;
   roofline_speedup: number | null;
   speed_ratio_batch: number | null;
   roofline_speedup_batch: number | null;
@@ -66,9 +72,11 @@ export interface SpeedDetail {
   regime_factor: number;
   bound: string;
   conditions: { kind: string; detail: string }[];
-  /** The regime as the CLI line prints it. */
-  regime_text: string;
+  /** The regime as the CLI line prints it; null when the model has nothing to say ({@link speedModelReason}). */
+  regime_text: string | null;
   not_covered: { name: string; reason: string }[];
+  /** Ops in an ONNX If branch that is not costed (one branch runs per call), A and B together. */
+  not_counted: { name: string; reason: string }[];
   a: CostDetail;
   b: CostDetail;
 }
@@ -83,7 +91,8 @@ export interface InferenceSpeedResult extends AnalysisResult {
   bottlenecks: Bottleneck[];
   /** coverage x regime factor, in [0, 1]. */
   confidence: number | null;
-  regime: 'memory-bound' | 'compute-bound' | 'low confidence';
+  /** Null when the model has nothing to say (no costed layer), with the reason. */
+  regime: 'memory-bound' | 'compute-bound' | 'low confidence' | null;
   profile: string;
   detail: SpeedDetail;
 }
@@ -112,6 +121,8 @@ function costDetail(c: SpeedModel['cost']['a']): CostDetail {
       flops: l.flops,
       fixed_bytes: l.fixed_bytes,
       bytes_per_item: l.bytes_per_item,
+      conv_input: l.conv_input ? { ...l.conv_input } : null,
+      counted: l.counted,
       time1: l.time1?.roofline ?? null,
       bound1: l.time1?.bound ?? null,
       time_batch: l.time_batch?.roofline ?? null,
@@ -125,11 +136,19 @@ export function speedDetail(m: SpeedModel): SpeedDetail {
   const c = m.comparison;
   const p = m.profile;
   const notCovered = new Map<string, string>();
-  for (const side of [m.cost.a, m.cost.b]) for (const l of side.layers) if (!l.covered) notCovered.set(l.name, l.reason ?? 'not covered');
+  const notCounted = new Map<string, string>();
+  for (const side of [m.cost.a, m.cost.b]) {
+    for (const l of side.layers) {
+      if (!l.counted) notCounted.set(l.name, l.reason ?? 'not counted');
+      else if (!l.covered) notCovered.set(l.name, l.reason ?? 'not covered');
+    }
+  }
   return {
     profile: { name: p.name, description: p.description, bandwidth: p.bandwidth, llc_bytes: p.llc_bytes, op_overhead: p.op_overhead, peak: { ...p.peak }, native: { ...p.native }, sources: [...p.sources] },
     batch: m.batch,
+    top_k: m.top_k,
     input_shape: m.input_shape,
+    input_shape_problem: m.cost.a.input_shape_problem ?? m.cost.b.input_shape_problem,
     roofline_speedup: jsonNumber(c.roofline_speedup),
     speed_ratio_batch: jsonNumber(c.speed_ratio_batch),
     roofline_speedup_batch: jsonNumber(c.roofline_speedup_batch),
@@ -137,8 +156,9 @@ export function speedDetail(m: SpeedModel): SpeedDetail {
     regime_factor: c.regime_factor,
     bound: c.bound,
     conditions: c.conditions.map((x) => ({ ...x })),
-    regime_text: regimeText(c),
+    regime_text: speedModelReason(m) === null ? regimeText(c) : null,
     not_covered: [...notCovered].map(([name, reason]) => ({ name, reason })),
+    not_counted: [...notCounted].map(([name, reason]) => ({ name, reason })),
     a: costDetail(m.cost.a),
     b: costDetail(m.cost.b),
   };
@@ -157,9 +177,50 @@ export function bottlenecksOf(m: SpeedModel, n = 3): Bottleneck[] {
 
 /** Why the model has nothing to say about a pair, or null. */
 export function speedModelReason(m: SpeedModel): string | null {
-  if (m.cost.a.ops === 0 || m.cost.b.ops === 0) return 'no layers recognised (no weight matrices, conv kernels or embeddings)';
-  if (!(m.cost.a.time1.roofline > 0) || !(m.cost.b.time1.roofline > 0)) return 'no covered layers: every layer needs an input shape or a context length';
+  const sides = (pred: (c: SpeedModel['cost']['a']) => boolean) => (pred(m.cost.a) && pred(m.cost.b) ? 'A or B' : pred(m.cost.a) ? 'A' : pred(m.cost.b) ? 'B' : null);
+  const none = sides((c) => c.ops === 0);
+  if (none) return `no layer recognised in ${none} (no weight matrix, conv kernel or embedding)`;
+  const uncosted = sides((c) => !(c.time1.roofline > 0));
+  if (uncosted) {
+    const side = m.cost.a.time1.roofline > 0 ? m.cost.b : m.cost.a;
+    const why = [...new Set(side.layers.filter((l) => l.counted && !l.covered).map((l) => (l.reason ?? 'not covered').replace(/^not covered: /, '')))];
+    return `no layer of ${uncosted} could be costed: ${why.length > 0 ? why.join('; ') : 'no layer has a FLOP or byte count'}`;
+  }
   return null;
+}
+
+/** `a, b, c, +N more`: the first `k` of a list, then how many were left out. */
+export function listText(items: readonly string[], k: number): string {
+  const shown = items.slice(0, Math.max(1, k));
+  return `${shown.join(', ')}${items.length > shown.length ? `, +${items.length - shown.length} more` : ''}`;
+}
+
+function us(seconds: number): string {
+  return `${formatNumber(seconds * 1e6)} us`;
+}
+
+/**
+ * Why speed_ratio (or latency_change) differs from the roofline figure when per-op overhead dominates
+ * (the `overhead_bound` condition): the overhead and the roofline times at batch 1, so the line says
+ * where the time goes.
+ */
+export function overheadText(d: SpeedDetail, field: 'speed_ratio' | 'latency_change'): string | null {
+  if (!d.conditions.some((c) => c.kind === 'overhead_bound') || d.roofline_speedup === null) return null;
+  const ops = d.a.ops === d.b.ops ? `${d.a.ops} ops` : `${d.a.ops} / ${d.b.ops} ops`;
+  const overhead = `${us(d.a.time1.overhead)}${d.a.ops === d.b.ops ? '' : ` / ${us(d.b.time1.overhead)}`}`;
+  const roofline = field === 'speed_ratio' ? `${formatNumber(d.roofline_speedup)}x` : formatNumber(1 / d.roofline_speedup - 1);
+  return `at batch 1 the per-op overhead (${ops} x ${us(d.profile.op_overhead)} = ${overhead}) is most of the time (roofline ${us(d.a.time1.roofline)} for A, ${us(d.b.time1.roofline)} for B): it pulls ${field} toward ${field === 'speed_ratio' ? 1 : 0} from the roofline's ${roofline}`;
+}
+
+/** The ops not covered, grouped by reason: `names: reason; names: reason` (names capped at top_k). */
+export function notCoveredText(d: SpeedDetail): string | null {
+  if (d.not_covered.length === 0) return null;
+  const byReason = new Map<string, string[]>();
+  for (const x of d.not_covered) {
+    const why = x.reason.replace(/^not covered: /, '');
+    byReason.set(why, [...(byReason.get(why) ?? []), x.name]);
+  }
+  return [...byReason].map(([why, names]) => `${listText(names, d.top_k)} (${why})`).join('; ');
 }
 
 /**
@@ -187,12 +248,13 @@ export const inferenceSpeedEstimate: Analysis<InferenceSpeedResult> = {
     if (flops === null) reasons.flops_ratio = none ?? 'A has no covered FLOPs';
     const confidence = none ? null : jsonNumber(c.confidence);
     if (confidence === null) reasons.confidence = reasons.speed_ratio;
+    if (none) reasons.regime = none;
     return {
       speed_ratio: speed,
       flops_ratio: flops,
       bottlenecks: none ? [] : bottlenecksOf(m),
       confidence,
-      regime: c.regime,
+      regime: none ? null : c.regime,
       profile: m.profile.name,
       reasons,
       detail: speedDetail(m),
@@ -200,13 +262,16 @@ export const inferenceSpeedEstimate: Analysis<InferenceSpeedResult> = {
   },
   format(r: InferenceSpeedResult): string[] {
     const d = r.detail;
-    const bn = r.bottlenecks.map((b) => `${b.name} ${formatNumber(100 * b.share)} % ${b.bound}`).join(', ');
+    const bn = listText(
+      r.bottlenecks.map((b) => `${b.name} ${formatNumber(100 * b.share)} % ${b.bound}`),
+      d.top_k,
+    );
     let line = formatFields(
       'inference_speed_estimate',
       [
         ['speed_ratio', r.speed_ratio],
         ['flops_ratio', r.flops_ratio],
-        ['bottlenecks', `[${bn}]`],
+        ['bottlenecks', r.bottlenecks.length > 0 ? `[${bn}] at batch_tokens=${d.batch}` : '[]'],
         ['confidence', r.confidence],
         ['regime', d.regime_text],
         ['profile', r.profile],
@@ -214,7 +279,11 @@ export const inferenceSpeedEstimate: Analysis<InferenceSpeedResult> = {
       r.reasons,
     );
     if (d.roofline_speedup !== null) line += `; roofline speedup ${formatNumber(d.roofline_speedup)}x at batch 1, ${formatNumber(d.roofline_speedup_batch)}x at batch ${d.batch}`;
-    if (d.not_covered.length > 0) line += `; not covered: ${d.not_covered.map((x) => x.name).join(', ')}`;
+    const overhead = r.speed_ratio === null ? null : overheadText(d, 'speed_ratio');
+    if (overhead) line += `; ${overhead}`;
+    const nc = notCoveredText(d);
+    if (nc) line += `; not covered: ${nc}`;
+    if (d.not_counted.length > 0) line += `; not counted (the other branch of an ONNX If): ${listText(d.not_counted.map((x) => x.name), d.top_k)}`;
     return [line];
   },
 };

@@ -7,7 +7,7 @@
 import type { Analysis, AnalysisContext, AnalysisResult } from './Analysis.js';
 import { formatFields } from './formatFields.js';
 import { formatNumber } from './formatNumber.js';
-import { speedDetail, speedModelReason, type SpeedDetail } from './inferenceSpeedEstimate.js';
+import { notCoveredText, overheadText, speedDetail, speedModelReason, type SpeedDetail } from './inferenceSpeedEstimate.js';
 import { jsonNumber } from './jsonNumber.js';
 import { speedModel } from './speedModel.js';
 
@@ -19,7 +19,8 @@ export interface PerformanceImpactResult extends AnalysisResult {
   throughput_change: number | null;
   /** coverage x regime factor (#8). */
   confidence: number | null;
-  regime: 'memory-bound' | 'compute-bound' | 'low confidence';
+  /** Null when the model has nothing to say (no costed layer), with the reason. */
+  regime: 'memory-bound' | 'compute-bound' | 'low confidence' | null;
   profile: string;
   detail: SpeedDetail & {
     /** The same two changes from the roofline terms alone (no per-op overhead). */
@@ -47,11 +48,12 @@ export const performanceImpactEstimate: Analysis<PerformanceImpactResult> = {
     const throughput = none ? null : jsonNumber(a.time_batch.total / b.time_batch.total - 1);
     const confidence = none ? null : jsonNumber(m.comparison.confidence);
     for (const [k, v] of [['latency_change', latency], ['throughput_change', throughput], ['confidence', confidence]] as const) if (v === null) reasons[k] = none ?? 'the modelled time is zero';
+    if (none) reasons.regime = none;
     return {
       latency_change: latency,
       throughput_change: throughput,
       confidence,
-      regime: m.comparison.regime,
+      regime: none ? null : m.comparison.regime,
       profile: m.profile.name,
       reasons,
       detail: {
@@ -77,6 +79,10 @@ export const performanceImpactEstimate: Analysis<PerformanceImpactResult> = {
     if (d.roofline_latency_change !== null) {
       line += `; roofline alone: latency ${formatNumber(d.roofline_latency_change)}, throughput at batch ${d.batch} ${formatNumber(d.roofline_throughput_change)}`;
     }
+    const overhead = r.latency_change === null ? null : overheadText(d, 'latency_change');
+    if (overhead) line += `; ${overhead}`;
+    const nc = notCoveredText(d);
+    if (nc) line += `; not covered: ${nc}`;
     return [line];
   },
 };

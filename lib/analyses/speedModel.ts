@@ -16,6 +16,8 @@ import { recognizeStructure } from '../structure/recognizeStructure.js';
 export interface SpeedModel {
   profile: HardwareProfile;
   batch: number;
+  /** `output.top_k`: how many names a CLI line lists before `+N more`. */
+  top_k: number;
   input_shape: number[] | null;
   structure: { a: ModelStructure; b: ModelStructure };
   cost: { a: ModelCost; b: ModelCost };
@@ -35,7 +37,7 @@ export function speedModel(run: DiffRun, config: Config): SpeedModel {
   const options = { batch: th.batch_tokens, inputShape };
   const ca = modelCost(a, profile, options);
   const cb = modelCost(b, profile, options);
-  return { profile, batch: th.batch_tokens, input_shape: inputShape, structure: { a, b }, cost: { a: ca, b: cb }, comparison: compareCosts(ca, cb, profile) };
+  return { profile, batch: th.batch_tokens, top_k: config.output.top_k, input_shape: inputShape, structure: { a, b }, cost: { a: ca, b: cb }, comparison: compareCosts(ca, cb, profile) };
 }
 
 /** The regime as one CLI phrase: `memory-bound`, or `low confidence (reason; reason)`. */

@@ -19,6 +19,7 @@ import { compare } from '../compare.js';
 import { compareDirectories, isDirectoryPair } from '../compareDirectories.js';
 import { scanFile } from '../formats/pytorch/scanFile.js';
 import { HARDWARE_PROFILE_NAMES, type Config } from '../config/Config.js';
+import { inputShapeProblem } from '../cost/inputShape.js';
 import { checkNativeEnv, loadConfig, MAX_BATCH_TOKENS, type ConfigOverrides } from '../config/loadConfig.js';
 import { DiffaiError, isDiffaiError } from '../errors.js';
 import { addon } from '../native/loadAddon.js';
@@ -129,7 +130,11 @@ function flagOverrides(opts: Opts): ConfigOverrides {
   if (opts.sortKey !== undefined) output.sort_key = opts.sortKey as Config['output']['sort_key'];
   const thresholds: Partial<Config['thresholds']> = {};
   if (opts.hardwareProfile !== undefined) thresholds.hardware_profile = opts.hardwareProfile as Config['thresholds']['hardware_profile'];
-  if (opts.inputShape !== undefined) thresholds.input_shape = String(opts.inputShape);
+  if (opts.inputShape !== undefined) {
+    const problem = inputShapeProblem(String(opts.inputShape));
+    if (problem !== null) throw new DiffaiError('ERR_USAGE', `--input-shape ${JSON.stringify(opts.inputShape)}: ${problem} (expected C,H,W or C,L, e.g. 1,28,28)`);
+    thresholds.input_shape = String(opts.inputShape);
+  }
   if (opts.batchTokens !== undefined) {
     const n = Number(opts.batchTokens);
     if (!/^\d+$/.test(String(opts.batchTokens)) || !Number.isSafeInteger(n) || n < 1 || n > MAX_BATCH_TOKENS) {

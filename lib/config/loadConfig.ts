@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { ANALYSIS_KEYS } from '../analyses/catalog.js';
+import { inputShapeProblem } from '../cost/inputShape.js';
 import { DiffaiError } from '../errors.js';
 import { DEFAULT_CONFIG, HARDWARE_PROFILE_NAMES, type Config, type Thresholds } from './Config.js';
 
@@ -54,9 +55,11 @@ type ValueRule =
   | { type: 'enum'; values: readonly string[] }
   | { type: 'string'; check: (v: string) => string | null };
 
-/** `C,H,W` or `C,L` (positive integers), or empty for "unknown". */
-const inputShape = (v: string) =>
-  v.trim() === '' || (/^\s*\d+(\s*,\s*\d+){1,2}\s*$/.test(v) && v.split(',').every((d) => Number(d) >= 1)) ? null : 'C,H,W or C,L (positive integers), e.g. 1,28,28';
+/** `C,H,W` or `C,L` (integers from 1 to 2^20, at most 2^40 elements), or empty for "unknown" (`lib/cost/inputShape.ts`). */
+const inputShape = (v: string) => {
+  const problem = inputShapeProblem(v);
+  return problem === null ? null : `C,H,W or C,L, e.g. 1,28,28 (${problem})`;
+};
 
 const positive = (v: number) => (v > 0 && Number.isFinite(v) ? null : 'a finite number > 0');
 const nonNegative = (v: number) => (v >= 0 && Number.isFinite(v) ? null : 'a finite number >= 0');

@@ -63,7 +63,8 @@ export function compareCosts(a: ModelCost, b: ModelCost, profile: HardwareProfil
   if (nonNative.length > 0) conditions.push({ kind: 'not_native', detail: `${nonNative.join(', ')} not native on ${profile.name}: converted to F32, not faster` });
   const overheadShare = Math.max(a.time1.overhead / a.time1.total, b.time1.overhead / b.time1.total);
   if (overheadShare >= OVERHEAD_BOUND_SHARE) {
-    conditions.push({ kind: 'overhead_bound', detail: `per-op overhead is ${(100 * overheadShare).toFixed(0)} % of the time at batch 1 (${(profile.op_overhead * 1e6).toPrecision(2)} us per op)` });
+    const share = 100 * overheadShare;
+    conditions.push({ kind: 'overhead_bound', detail: `per-op overhead is ${share >= 99.95 ? share.toPrecision(4) : share.toPrecision(3)} % of the time at batch 1 (${(profile.op_overhead * 1e6).toPrecision(2)} us per op)` });
   }
   const bound = b.time1.memory_bound >= b.time1.compute_bound ? 'memory-bound' : 'compute-bound';
   const coverage = Math.min(a.coverage, b.coverage);

@@ -321,3 +321,50 @@ describe('diffai --version --verbose checks the native settings too', () => {
     expect(r.stderr).toMatch(/^ERR_CONFIG: environment variable DIFFAI_SIMD="bogus"/);
   });
 });
+
+describe('diffai CLI: --input-shape is checked', () => {
+  // a 1-channel CNN: conv1 [4, 1, 3, 3] -> conv2 [8, 4, 3, 3] -> fc [10, 8 x 7 x 7]
+  const cnn = (seed: number) =>
+    buildSafetensors({
+      'conv1.weight': { dtype: 'F32', shape: [4, 1, 3, 3], values: Array.from({ length: 36 }, (_, i) => Math.sin(i + seed)) },
+      'conv2.weight': { dtype: 'F32', shape: [8, 4, 3, 3], values: Array.from({ length: 288 }, (_, i) => Math.cos(i + seed)) },
+      'fc.weight': { dtype: 'F32', shape: [10, 392], values: Array.from({ length: 3920 }, (_, i) => Math.sin(0.1 * i + seed)) },
+    });
+  const C1 = writeTemp('cnn_shape_a.safetensors', cnn(0));
+  const C2 = writeTemp('cnn_shape_b.safetensors', cnn(1));
+
+  it.each([
+    ['28', '1 dimension: give C,H,W (images) or C,L (sequences), e.g. 1,28,28'],
+    ['1,2,3,4', '4 dimensions: give C,H,W (images) or C,L (sequences), e.g. 1,28,28'],
+    ['1,x,28', 'dimension 2 "x" is not an integer'],
+    ['1,0,28', 'dimension 2 is 0: every dimension must be at least 1'],
+    ['-1,28,28', 'dimension 1 is -1: every dimension must be at least 1'],
+    ['1,2000000,28', 'dimension 2 is 2000000: at most 1048576 (2^20) per dimension'],
+    ['1024,1048576,1048576', '1.13e+15 elements per sample: at most 2^40 (1099511627776)'],
+  ])('rejects --input-shape %s with exit 2, naming the flag and the problem', (shape, problem) => {
+    const r = runCli([C1, C2, '--inference-speed-estimate', '--input-shape', shape]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`ERR_USAGE: --input-shape ${JSON.stringify(shape)}: ${problem} (expected C,H,W or C,L, e.g. 1,28,28)\n`);
+  });
+
+  it('rejects the same in diffai.toml, naming the key', () => {
+    const cfg = writeTemp('shape.toml', new TextEncoder().encode('[thresholds]\ninput_shape = "1,0,28"\n'));
+    const r = runCli([C1, C2, '--config', cfg]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ERR_CONFIG: .*shape\.toml: \[thresholds\]\.input_shape = "1,0,28": expected C,H,W or C,L, e.g\. 1,28,28 \(dimension 2 is 0: every dimension must be at least 1\)/);
+  });
+
+  it('a valid shape that does not fit the model is no error: the conv layers are not covered, with the mismatch named', () => {
+    const ok = runCli([C1, C2, '--inference-speed-estimate', '--brief', '--input-shape', '1,28,28']);
+    expect(ok.code).toBe(1);
+    expect(ok.stdout).not.toContain('not covered');
+    const channels = runCli([C1, C2, '--inference-speed-estimate', '--brief', '--input-shape', '3,28,28']);
+    expect(channels.code).toBe(1);
+    expect(channels.stdout).toContain('; not covered: conv1.weight, conv2.weight (the input shape 3,28,28 has 3 channels, but the first conv layer conv1.weight [4, 1, 3, 3] takes 1: 3 would need 3 groups, which do not divide its 4 output channels)');
+    const rank = runCli([C1, C2, '--inference-speed-estimate', '--brief', '--input-shape', '1,784']);
+    expect(rank.stdout).toContain('; not covered: conv1.weight, conv2.weight (the input shape 1,784 has 1 spatial dimension, but a 2-D conv layer needs C,H,W)');
+    const json = JSON.parse(runCli([C1, C2, '--inference-speed-estimate', '--input-shape', '3,28,28', '-o', 'json']).stdout);
+    expect(json.analyses.inference_speed_estimate.detail.input_shape_problem).toBe('the input shape 3,28,28 has 3 channels, but the first conv layer conv1.weight [4, 1, 3, 3] takes 1: 3 would need 3 groups, which do not divide its 4 output channels');
+  });
+});

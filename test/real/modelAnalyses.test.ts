@@ -16,6 +16,7 @@ import { compare } from '../../lib/compare.js';
 import { DEFAULT_CONFIG, type Config, type Thresholds } from '../../lib/config/Config.js';
 import { model } from '../helpers/paths.js';
 import { runCli } from '../helpers/runCli.js';
+import { buildSafetensors, writeTemp, type TestDType, type TestTensor } from '../helpers/safetensorsBuilder.js';
 
 const KEYS = ['gradient_analysis', 'architecture_comparison', 'param_efficiency_analysis', 'memory_analysis', 'inference_speed_estimate', 'performance_impact_estimate', 'quantization_analysis'] as const;
 
@@ -146,8 +147,34 @@ describe('#5 architecture on the real models', () => {
   it('lists the differences of wakeword_hello_deepa_old against the GPT', async () => {
     const r = (await analyse(['npm/wakeword_hello_deepa_old.safetensors', `${T}gpt_step600.safetensors`])).arch;
     expect([r.type1, r.type2]).toEqual(['mlp', 'transformer']);
-    expect(r.detail.counts).toEqual({ added: 28, removed: 14, shape_changed: 0, dtype_changed: 0 });
+    // 14 tensors of the head, of which 4 are ONNX LayerNorm constants (`.../Constant_output_0`): listed apart
+    expect(r.detail.counts).toEqual({ added: 28, removed: 10, shape_changed: 0, dtype_changed: 0 });
+    expect(r.detail.non_parameters.map((x) => `${x.status} ${x.class}`)).toEqual(new Array(4).fill('removed constant'));
     expect(r.detail.differences.map((d) => d.tensor)).toEqual(expect.arrayContaining(['layer1.weight', 'last_layer.weight', 'blocks.0.attn.in_proj_weight', 'tok_emb.weight']));
+  });
+
+  it('mlp_full_checkpoint.pt (model + Adam state) against mlp_ep4.safetensors: the same architecture, the optimizer state apart', async () => {
+    // the checkpoint holds model.{fc1,fc2,head}.{weight,bias} (= mlp_ep4's six tensors under `model.`) and
+    // optimizer.state.{0..5}.{step,exp_avg,exp_avg_sq}: 18 optimizer tensors, none of them the model
+    const r = await analyse([`${T}mlp_full_checkpoint.pt`, `${T}mlp_ep4.safetensors`]);
+    expect([r.arch.type1, r.arch.type2]).toEqual(['mlp', 'mlp']);
+    expect(r.arch.depth).toEqual([3, 3]);
+    expect(r.arch.differences).toBe(0);
+    expect(r.arch.detail.counts).toEqual({ added: 0, removed: 0, shape_changed: 0, dtype_changed: 0 });
+    expect(r.arch.detail.non_parameters.length).toBe(18);
+    expect(r.arch.detail.non_parameters.every((x) => x.class === 'optimizer' && x.status === 'removed' && x.tensor.startsWith('optimizer.state.'))).toBe(true);
+    expect(r.lines.architecture_comparison).toMatch(/differences=0, not parameters apart: 18 optimizer state;/);
+  });
+
+  it('mlp_ep4 -> mlp_final_int8 / mlp_final_dynq_int8.pt: the dtype changes are the differences, the scales are not', async () => {
+    const int8 = (await analyse([`${T}mlp_ep4.safetensors`, `${T}mlp_final_int8.safetensors`])).arch;
+    expect(int8.detail.counts).toEqual({ added: 0, removed: 0, shape_changed: 0, dtype_changed: 3 });
+    expect(int8.detail.non_parameters.map((x) => x.tensor)).toEqual(['fc1.weight_scale', 'fc2.weight_scale', 'head.weight_scale']);
+    // torch dynamic quantization: per Linear the codes' scale and zero point and the module's activation scale and zero point
+    const dynq = (await analyse([`${T}mlp_ep4.pt`, `${T}mlp_final_dynq_int8.pt`])).arch;
+    expect(dynq.detail.counts).toEqual({ added: 0, removed: 0, shape_changed: 0, dtype_changed: 3 });
+    expect(dynq.detail.non_parameters.length).toBe(12);
+    expect(dynq.detail.non_parameters.every((x) => x.class === 'quant_param' && x.status === 'added')).toBe(true);
   });
 });
 
@@ -162,6 +189,43 @@ describe('#7 memory on the real models', () => {
     expect(m.detail.changes_total).toBe(m.delta);
     expect(m.detail.a.training.bytes).toBe(16 * m.detail.a.training.parameters);
     expect(m.gpu_est).toBeCloseTo(1.2 * safetensorsTensorBytes(`${T}${b}`), 6);
+  });
+
+  it('mlp_ep4 and its quantized copies have the same parameter count, 109386; efficiency counts parameters, not scales', async () => {
+    // 784*128 + 128 + 128*64 + 64 + 64*10 + 10 = 109386 (the MLP 784-128-64-10)
+    const n = 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10;
+    const int8 = (await analyse([`${T}mlp_ep4.safetensors`, `${T}mlp_final_int8.safetensors`])).mem;
+    const dynq = (await analyse([`${T}mlp_ep4.pt`, `${T}mlp_final_dynq_int8.pt`])).mem;
+    for (const m of [int8, dynq]) {
+      expect([m.detail.a.params, m.detail.b.params, m.detail.a.bytes.parameter_count, m.detail.b.bytes.parameter_count]).toEqual([n, n, n, n]);
+      expect([m.detail.a.training.parameters, m.detail.b.training.parameters]).toEqual([n, n]);
+    }
+    // int8: every stored tensor is a parameter or a scale, 109184 I8 codes + 202 F32 biases + 202 F32
+    // scales = 110800 bytes (the header's byte ranges): 4 x 109386 / 110800 = 3.9490 (3.956 when the
+    // 202 scales were counted as parameters)
+    expect(int8.detail.b.bytes.quant_params).toBe(202 * 4);
+    expect(int8.efficiency).toBeCloseTo((4 * n) / safetensorsTensorBytes(`${T}mlp_final_int8.safetensors`), 12);
+    expect(int8.efficiency).toBeCloseTo(3.949, 3);
+    // dynq: 109184 codes + 808 bias bytes; per Linear an F64 scale + I64 zero point of the codes and an
+    // F32 activation scale + I64 zero point of the module: 3 x 28 = 84 bytes; 4 x 109386 / 110076 = 3.9749
+    expect(dynq.detail.b.bytes.quant_params).toBe(84);
+    expect(dynq.efficiency).toBeCloseTo((4 * n) / 110076, 12);
+  });
+
+  it('face_landmark_68_tiny .dequant / .quantized: the uint8 biases are parameters, their q_scale / q_min are not', async () => {
+    // numpy over the safetensors: the 28 tensors of .dequant hold 77224 elements, the same 28 names in
+    // .quantized (U8) too, beside 56 0-d q_scale / q_min
+    const m = (await analyse(['npm/face_landmark_68_tiny_model.dequant.safetensors', 'npm/face_landmark_68_tiny_model.quantized.safetensors'])).mem;
+    expect([m.detail.a.params, m.detail.b.params]).toEqual([77224, 77224]);
+    expect(m.detail.b.bytes).toMatchObject({ parameters: 77224, quant_params: 56 * 4, constants: 0 });
+    expect(m.efficiency).toBeCloseTo((4 * 77224) / (77224 + 224), 12);
+  });
+
+  it('gpt_step600 .pt and .safetensors have the same parameter count (the tied head once)', async () => {
+    // torch: the .pt state dict has 115200 elements, 109696 in distinct storages (lm_head.weight shares tok_emb.weight's)
+    const m = (await analyse([`${T}gpt_step600.pt`, `${T}gpt_step600.safetensors`])).mem;
+    expect([m.detail.a.params, m.detail.b.params]).toEqual([109696, 109696]);
+    expect(m.efficiency).toBe(1);
   });
 
   it('the tied lm_head of the .pt is stored once; Q8_0 counts 34 bytes per 32 weights', async () => {
@@ -252,6 +316,35 @@ describe('#6 parameter efficiency on the real models', () => {
   });
 });
 
+describe('#6 parameter efficiency: thresholds, tied aliases', () => {
+  it.each([
+    // t, the share the analysis must give (numpy: |w| / RMS per tensor of mlp_ep4's fc1, fc2, head, binned
+    // floor(|w| / (0.1 RMS)), whole bins below t plus the fraction of the bin holding t, over 109184
+    // weights), the exact share (numpy: count of |w| < t RMS / 109184), erf(t / sqrt 2) (Python math.erf)
+    [0.05, 0.04099043815943728, 0.040976699882766705, 0.039877611676744924],
+    [0.1, 0.08198087631887456, 0.08198087631887456, 0.07965567455405796],
+    [0.15, 0.1230720618405627, 0.12253626905041032, 0.11923538474048502],
+    [0.25, 0.203834810961313, 0.20364705451348183, 0.19741265136584743],
+  ])('mlp_ep4 at pruning_threshold %s: the share interpolated within the 0.1-RMS bins, the erf baseline', async (t, interpolated, exact, baseline) => {
+    const r = (await analyse([`${T}mlp_ep2.safetensors`, `${T}mlp_ep4.safetensors`], { pruning_threshold: t })).eff;
+    expect(r.pruning_potential).toBeCloseTo(interpolated, 9);
+    // within 6e-4 of the exact share (the most one 0.1-RMS bin can hold is 0.04 of the weights)
+    expect(Math.abs(r.pruning_potential! - exact)).toBeLessThan(6e-4);
+    expect(r.detail.gaussian_baseline).toBeCloseTo(baseline, 14);
+    expect(r.detail.b.params).toBe(109184);
+  });
+
+  it('gpt_step600.pt against gpt_step600.safetensors: the tied lm_head.weight is not counted, both sides give identical figures', async () => {
+    const r = (await analyse([`${T}gpt_step600.pt`, `${T}gpt_step600.safetensors`])).eff;
+    expect(r.detail.a).toEqual(r.detail.b);
+    expect(r.detail.a.matrices.map((m) => m.tensor)).not.toContain('lm_head.weight');
+    // the 8 weight matrices of the two blocks: 2 x (12288 + 4096 + 16384 + 16384) = 98304; numpy: 7848 of them below 0.1 RMS
+    expect(r.detail.a.params).toBe(98304);
+    expect(r.pruning_potential).toBe(7848 / 98304);
+    expect([r.efficiency_ratio, r.utilization]).toEqual([1, 1]);
+  });
+});
+
 describe('the CLI flags', () => {
   it('--hardware-profile and --input-shape reach the analyses; a bad profile is a usage error', () => {
     const r = runCli([model(`${T}cnn_ep1.safetensors`), model(`${T}cnn_ep3.safetensors`), '--inference-speed-estimate', '--hardware-profile', 'a100', '--input-shape', '1,28,28', '--brief']);
@@ -262,6 +355,204 @@ describe('the CLI flags', () => {
     expect(bad.stderr).toMatch(/ERR_USAGE.*hardware-profile/);
     const shape = runCli([model(`${T}cnn_ep1.safetensors`), model(`${T}cnn_ep3.safetensors`), '--inference-speed-estimate', '--input-shape', '28']);
     expect(shape.code).toBe(2);
-    expect(shape.stderr).toMatch(/ERR_CONFIG.*input_shape/);
+    expect(shape.stderr).toBe('ERR_USAGE: --input-shape "28": 1 dimension: give C,H,W (images) or C,L (sequences), e.g. 1,28,28 (expected C,H,W or C,L, e.g. 1,28,28)\n');
+  });
+
+  it('--input-shape that does not fit the CNN: exit 1, its conv layers (and BatchNorms) not covered, the line naming the mismatch', () => {
+    const args = [model(`${T}cnn_ep1.safetensors`), model(`${T}cnn_ep3.safetensors`), '--inference-speed-estimate', '--brief'];
+    const channels = runCli([...args, '--input-shape', '3,28,28']);
+    expect(channels.code).toBe(1);
+    expect(channels.stdout).toContain(
+      '; not covered: conv1.weight, conv2.weight, bn1.weight, bn2.weight (the input shape 3,28,28 has 3 channels, but the first conv layer conv1.weight [16, 1, 3, 3] takes 1: 3 would need 3 groups, which do not divide its 16 output channels)',
+    );
+    const rank = runCli([...args, '--input-shape', '1,28']);
+    expect(rank.code).toBe(1);
+    expect(rank.stdout).toContain('; not covered: conv1.weight, conv2.weight, bn1.weight, bn2.weight (the input shape 1,28 has 1 spatial dimension, but a 2-D conv layer needs C,H,W)');
+  });
+});
+
+/** The tensors of a safetensors file (dtype, shape, raw bytes), read from its header independently of diffai. */
+function readSafetensors(rel: string): Record<string, TestTensor> {
+  const buf = readFileSync(model(rel));
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: TestDType; shape: number[]; data_offsets: [number, number] }>;
+  const out: Record<string, TestTensor> = {};
+  for (const [k, v] of Object.entries(header)) if (k !== '__metadata__') out[k] = { dtype: v.dtype, shape: v.shape, bytes: new Uint8Array(buf.subarray(8 + n + v.data_offsets[0], 8 + n + v.data_offsets[1])) };
+  return out;
+}
+
+const f32 = (values: ArrayLike<number>) => new Uint8Array(Float32Array.from(values).buffer);
+
+/** mlp_final_int8 (real I8 codes and per-row F32 scales) with some tensors replaced, written to a temp file. */
+function int8Variant(name: string, edit: (t: Record<string, TestTensor>) => void): string {
+  const t = readSafetensors(`${T}mlp_final_int8.safetensors`);
+  edit(t);
+  return writeTemp(`${name}.safetensors`, buildSafetensors(t));
+}
+
+/** The F32 values of a real tensor. */
+function valuesOf(t: TestTensor): number[] {
+  return Array.from(new Float32Array(t.bytes!.slice().buffer));
+}
+
+describe('#26 on corrupt quantization parameters (mlp_final_int8 with its fc1 scale edited)', () => {
+  const ep4 = `${T}mlp_ep4.safetensors`;
+  const scale = valuesOf(readSafetensors(`${T}mlp_final_int8.safetensors`)['fc1.weight_scale']);
+  const quant = async (b: string) => {
+    const config: Config = structuredClone(DEFAULT_CONFIG);
+    config.ml_analysis.quantization_analysis = true;
+    const report = await compare([model(ep4), b], { config });
+    const a = report.analyses.find((x) => x.key === 'quantization_analysis')!;
+    return { q: a.result as QuantizationResult, line: a.lines[0] };
+  };
+
+  it('one NaN scale of 128: B is non-finite in that row (784 values), so poor, precision null with the tensor and the problem', async () => {
+    const { q, line } = await quant(int8Variant('int8_nan', (t) => (t['fc1.weight_scale'].bytes = f32(scale.map((x, i) => (i === 3 ? NaN : x))))));
+    const problem = 'fc1.weight_scale has 1 non-finite value (of 128): the dequantized fc1.weight is non-finite in 1 channel';
+    expect([q.suitability, q.level, q.precision_loss, q.sqnr_db]).toEqual(['poor', 'WARNING', null, null]);
+    expect(q.reasons.precision_loss).toBe(`fc1.weight cannot be dequantized: ${problem}`);
+    expect(q.detail.non_finite).toBe(784);
+    expect(q.detail.not_comparable).toEqual([{ tensor: 'fc1.weight', dtype: ['F32', 'I8'], reason: problem, non_finite_elements: 784 }]);
+    // the bytes did not change: the same compression as the real pair, 1 - 110800 / 437544 (header bytes)
+    expect(q.compression).toBeCloseTo(1 - safetensorsTensorBytes(`${T}mlp_final_int8.safetensors`) / safetensorsTensorBytes(ep4), 15);
+    expect(line).toMatch(/^quantization_analysis: compression=0\.7468, speedup=[0-9.]+, precision_loss=null \(fc1\.weight cannot be dequantized: fc1\.weight_scale has 1 non-finite value \(of 128\): the dequantized fc1\.weight is non-finite in 1 channel\), suitability=poor; B has 784 non-finite values once dequantized; /);
+    const cli = runCli([model(ep4), int8Variant('int8_nan_cli', (t) => (t['fc1.weight_scale'].bytes = f32(scale.map((x, i) => (i === 3 ? NaN : x))))), '--quantization-analysis', '--brief']);
+    expect(cli.code).toBe(1);
+    expect(cli.stdout.split('\n')[0]).toBe(`[WARNING] ${line}`);
+  });
+
+  it('every scale Inf: all 100352 values of fc1.weight non-finite', async () => {
+    const { q } = await quant(int8Variant('int8_inf', (t) => (t['fc1.weight_scale'].bytes = f32(scale.map(() => Infinity)))));
+    expect([q.suitability, q.detail.non_finite]).toEqual(['poor', 128 * 784]);
+    expect(q.reasons.sqnr_db).toBe('fc1.weight cannot be dequantized: fc1.weight_scale has 128 non-finite values (of 128): the dequantized fc1.weight is non-finite in every channel');
+  });
+
+  it('a scale of the wrong length or of an integer dtype: not comparable with that reason, suitability null', async () => {
+    const short = await quant(int8Variant('int8_len', (t) => (t['fc1.weight_scale'] = { dtype: 'F32', shape: [64], bytes: f32(scale.slice(0, 64)) })));
+    const why = 'fc1.weight_scale has 64 values, which match no axis of fc1.weight [128, 784] (one value per tensor, or one per channel of an axis)';
+    expect([short.q.precision_loss, short.q.suitability, short.q.level]).toEqual([null, null, undefined]);
+    expect(short.q.detail.not_comparable).toEqual([{ tensor: 'fc1.weight', dtype: ['F32', 'I8'], reason: why, non_finite_elements: 0 }]);
+    expect(short.line).toContain(`precision_loss=null, suitability=null (fc1.weight cannot be dequantized: ${why})`);
+    const int = await quant(int8Variant('int8_i32', (t) => (t['fc1.weight_scale'] = { dtype: 'I32', shape: [128], values: new Array(128).fill(1) })));
+    expect(int.q.reasons.suitability).toBe('fc1.weight cannot be dequantized: fc1.weight_scale is I32: a quantization scale must be floating point');
+    // the other two layers were dequantized: only fc1.weight is not comparable
+    expect(int.q.detail.tensors.filter((x) => x.read_as.startsWith('per_channel_symmetric')).map((x) => x.tensor)).toEqual(['fc2.weight', 'head.weight']);
+  });
+
+  it('all-zero scales: B dequantizes to zeros, SQNR exactly 0 dB and precision_loss 1 (unrounded: 3.857e-15 dB)', async () => {
+    // weights only on both sides, so that every compared tensor is all error: sum ||B - A||^2 = sum ||A||^2
+    const a = readSafetensors(ep4);
+    const aw = writeTemp('ep4_weights.safetensors', buildSafetensors(Object.fromEntries(Object.entries(a).filter(([k]) => k.endsWith('.weight')))));
+    const b = int8Variant('int8_zero', (t) => {
+      for (const k of ['fc1', 'fc2', 'head']) t[`${k}.weight_scale`].bytes = f32(new Array(t[`${k}.weight_scale`].shape[0]).fill(0));
+      for (const k of Object.keys(t)) if (k.endsWith('.bias')) delete t[k];
+    });
+    const config: Config = structuredClone(DEFAULT_CONFIG);
+    config.ml_analysis.quantization_analysis = true;
+    const report = await compare([aw, b], { config });
+    const r = report.analyses[0];
+    const q = r.result as QuantizationResult;
+    // 10 log10(||A||^2 / ||B - A||^2) from the engine's two accumulations was 3.857e-15 dB before the rounding guard
+    expect(Object.is(q.sqnr_db, 0)).toBe(true);
+    expect(q.precision_loss).toBe(1);
+    expect(q.suitability).toBe('poor');
+    expect(q.most_sensitive.map((x) => [x.tensor, x.sqnr_db])).toEqual([
+      ['fc1.weight', 0],
+      ['fc2.weight', 0],
+      ['head.weight', 0],
+    ]);
+    expect(r.lines[0]).toContain('precision_loss=1, suitability=poor; SQNR 0 dB; most sensitive: fc1.weight 0 dB, fc2.weight 0 dB, head.weight 0 dB;');
+  });
+
+  it('a shape change and an added tensor: compression over what is in both (scales of converted tensors with them), the rest listed', async () => {
+    const b = int8Variant('int8_shape', (t) => {
+      t['head.weight'] = { dtype: 'F32', shape: [5, 64], values: new Array(320).fill(0.01) };
+      delete t['head.weight_scale'];
+      t['extra.weight'] = { dtype: 'F32', shape: [4, 4], values: new Array(16).fill(1) };
+    });
+    const { q, line } = await quant(b);
+    // in both: fc1/fc2 weights and the three biases; with them fc1/fc2.weight_scale (header bytes of the real files)
+    const a = readSafetensors(ep4);
+    const i8 = readSafetensors(`${T}mlp_final_int8.safetensors`);
+    const both = ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias', 'head.bias'];
+    const bytesA = both.reduce((n, k) => n + a[k].bytes!.length, 0);
+    const bytesB = [...both, 'fc1.weight_scale', 'fc2.weight_scale'].reduce((n, k) => n + i8[k].bytes!.length, 0);
+    expect([bytesA, bytesB]).toEqual([434984, 110120]);
+    expect(q.detail.bytes).toEqual({ a: bytesA, b: bytesB });
+    expect(q.compression).toBeCloseTo(1 - bytesB / bytesA, 15);
+    expect(q.detail.excluded).toEqual([
+      { tensor: 'head.weight', status: 'shape_changed', bytes: [10 * 64 * 4, 5 * 64 * 4] },
+      { tensor: 'extra.weight', status: 'added', bytes: [null, 64] },
+    ]);
+    expect(line).toContain('; 2 tensors not compared: head.weight (shape changed), extra.weight (added); ');
+    // precision over fc1 and fc2 (and the biases), still good
+    expect(q.suitability).toBe('good');
+  });
+});
+
+describe('#8, #15 and #26 figures on the real models (review fixes)', () => {
+  it('cnn_ep3 conv1 [16, 1, 3, 3] at --input-shape 1,28,28 reads 1 channel, not 16: 53312 bytes per sample', async () => {
+    const r = (await analyse([`${T}cnn_ep1.safetensors`, `${T}cnn_ep3.safetensors`], { input_shape: '1,28,28' })).speed;
+    const conv1 = r.detail.b.layers.find((l) => l.name === 'conv1.weight')!;
+    // 784 positions (28 x 28, same padding, the first stage) x (1 input + 16 output channels) x 4 bytes (F32)
+    expect(conv1.positions).toBe(784);
+    expect(conv1.bytes_per_item).toBe(784 * (1 + 16) * 4);
+    expect(conv1.bytes_per_item).toBe(53312);
+    expect(conv1.conv_input).toEqual({ channels: 1, groups: 1, depthwise: false, source: 'input shape' });
+    // FLOPs: 2 x 144 kernel elements x 784 positions, the same as before the fix
+    expect(conv1.flops).toBe(2 * 16 * 9 * 784);
+    const conv2 = r.detail.b.layers.find((l) => l.name === 'conv2.weight')!;
+    expect([conv2.bytes_per_item, conv2.conv_input]).toEqual([196 * (16 + 32) * 4, { channels: 16, groups: 1, depthwise: false, source: 'previous layer' }]);
+  });
+
+  it('silero_vad_v4: the LSTM weights stored in every branch of two nested ONNX Ifs are counted once (one branch runs per call)', async () => {
+    const silero = 'npm/silero_vad_v4.safetensors';
+    const r = (await analyse([silero, silero], { input_shape: '1,512' })).speed;
+    const lstm = r.detail.b.layers.filter((l) => l.kind === 'recurrent');
+    // 16 gate matrices [1, 256, 64]: two LSTM layers (W and R each) in each of 4 leaf branches (If_25 then/else x inner If then/else)
+    expect(lstm).toHaveLength(16);
+    const counted = lstm.filter((l) => l.counted);
+    expect(counted.map((l) => l.name)).toEqual(['If_25.then_branch.If_177.then_branch.343', 'If_25.then_branch.If_177.then_branch.345', 'If_25.then_branch.If_177.then_branch.415', 'If_25.then_branch.If_177.then_branch.417']);
+    // 2 x 256 x 64 FLOPs per gate matrix and token
+    expect(counted.reduce((s, l) => s + l.flops!, 0)).toBe(4 * 2 * 256 * 64);
+    expect(r.detail.not_counted).toHaveLength(12);
+    expect(r.detail.not_counted[0].reason).toBe('not counted: an ONNX If runs one branch per call, and If_25.then_branch is the one costed');
+    // measured: 139,349,504 FLOPs per sample before (every branch), 12 x 32,768 fewer now
+    expect(r.detail.b.flops).toBe(139349504 - 12 * 32768);
+    expect(r.detail.b.ops).toBe(40);
+  });
+
+  it('gpt_step600 -> gpt_final_fp16 on a100: the line says why speed_ratio is 1.001 while the roofline halves', async () => {
+    const r = await analyse([`${T}gpt_step600.safetensors`, `${T}gpt_final_fp16.safetensors`], { hardware_profile: 'a100' });
+    const d = r.speed.detail;
+    // 18 ops x 5 us = 90 us of overhead against 0.2454 us (A: 438,784 weight bytes + activations at 2,039 GB/s) and half of it for B
+    expect(d.a.ops).toBe(18);
+    expect(d.a.time1.overhead).toBeCloseTo(90e-6, 15);
+    expect(d.a.time1.roofline * 1e6).toBeCloseTo(0.2454, 4);
+    expect(d.b.time1.roofline / d.a.time1.roofline).toBeCloseTo(0.5, 12);
+    expect(r.speed.speed_ratio).toBeCloseTo((90e-6 + d.a.time1.roofline) / (90e-6 + d.b.time1.roofline), 12);
+    expect(r.lines.inference_speed_estimate).toContain('] at batch_tokens=512, confidence=0.09, ');
+    expect(r.lines.inference_speed_estimate).toContain(
+      "; roofline speedup 2x at batch 1, 2.307x at batch 512; at batch 1 the per-op overhead (18 ops x 5 us = 90 us) is most of the time (roofline 0.2454 us for A, 0.1227 us for B): it pulls speed_ratio toward 1 from the roofline's 2x",
+    );
+    expect(r.lines.performance_impact_estimate).toContain(
+      "; roofline alone: latency -0.5, throughput at batch 512 1.307; at batch 1 the per-op overhead (18 ops x 5 us = 90 us) is most of the time (roofline 0.2454 us for A, 0.1227 us for B): it pulls latency_change toward 0 from the roofline's -0.5",
+    );
+    // the larger share of A and B: 90 / (90 + 0.1227) us for B
+    expect(d.conditions.find((c) => c.kind === 'overhead_bound')!.detail).toBe('per-op overhead is 99.9 % of the time at batch 1 (5.0 us per op)');
+  });
+
+  it.each([
+    ['trained/mlp_ep4.safetensors', 'trained/mlp_final_fp16.safetensors', 0.5, 'SQNR 73.64 dB'],
+    ['trained/mlp_ep4.safetensors', 'trained/mlp_final_bf16.safetensors', 0.5, 'SQNR 55.66 dB'],
+    ['trained/mlp_ep4.safetensors', 'trained/mlp_final_int8.safetensors', 0.7468, 'SQNR 42.33 dB'],
+    ['npm/age_gender_model.dequant.safetensors', 'npm/age_gender_model.quantized.safetensors', 0.7451, 'SQNR 138.5 dB'],
+  ])('%s -> %s keeps its figures: every tensor of B is in A or a scale of a converted one, so compression is 1 - bytes_B / bytes_A of the whole files', async (a, b, rounded, sqnr) => {
+    const q = await analyse([a, b]);
+    expect(q.quant.detail.excluded).toEqual([]);
+    // header bytes, read independently: mlp 437,544 -> 218,772 / 218,772 / 110,800; age_gender 1,686,924 -> 429,964
+    expect(q.quant.compression).toBeCloseTo(1 - safetensorsTensorBytes(b) / safetensorsTensorBytes(a), 15);
+    expect(q.quant.compression).toBeCloseTo(rounded, 4);
+    expect(q.lines.quantization_analysis).toContain(`; ${sqnr}; `);
   });
 });

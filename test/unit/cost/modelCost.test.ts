@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { TensorEntry } from '../../../lib/diff/ModelDiff.js';
 import { compareCosts, REGIME_FACTOR } from '../../../lib/cost/compareCosts.js';
 import { HARDWARE_PROFILES, type HardwareProfile } from '../../../lib/cost/hardwareProfiles.js';
-import { parseInputShape } from '../../../lib/cost/inputShape.js';
+import { inputShapeProblem, MAX_INPUT_DIM, MAX_INPUT_ELEMENTS, parseInputShape } from '../../../lib/cost/inputShape.js';
 import { modelCost } from '../../../lib/cost/modelCost.js';
 import { byteLengthOf, type DType } from '../../../lib/formats/dtype.js';
 import { recognizeStructure } from '../../../lib/structure/recognizeStructure.js';
@@ -70,6 +70,92 @@ describe('modelCost', () => {
     expect(shaped.coverage).toBe(1);
   });
 
+  it('a [16, 1, 3, 3] first conv on one input channel is an ordinary conv, not depthwise: it reads 1 channel per position', () => {
+    const entries = [e('conv1.weight', [16, 1, 3, 3]), e('conv2.weight', [32, 16, 3, 3]), e('fc.weight', [64, 1568]), e('head.weight', [10, 64])];
+    const c = modelCost(structure(entries), TOY, { batch: 1, inputShape: [1, 28, 28] });
+    const conv1 = c.layers.find((l) => l.name === 'conv1.weight')!;
+    expect(conv1.conv_input).toEqual({ channels: 1, groups: 1, depthwise: false, source: 'input shape' });
+    // 784 positions x (1 input channel + 16 output channels) x 4 bytes (F32 activations) = 53312
+    expect(conv1.bytes_per_item).toBe(784 * (1 + 16) * 4);
+    expect(conv1.bytes_per_item).toBe(53312);
+    // FLOPs are 2 x the kernel's 144 elements per position either way
+    expect(conv1.flops).toBe(2 * 144 * 784);
+    const conv2 = c.layers.find((l) => l.name === 'conv2.weight')!;
+    expect(conv2.conv_input).toEqual({ channels: 16, groups: 1, depthwise: false, source: 'previous layer' });
+    expect(conv2.bytes_per_item).toBe(196 * (16 + 32) * 4);
+  });
+
+  it('a [C, 1, k, k] kernel after a layer of C outputs is depthwise (groups = in = out = C); with 2 channels it is a grouped conv', () => {
+    const entries = [e('conv1.weight', [8, 3, 3, 3]), e('conv2.weight', [8, 1, 3, 3]), e('fc.weight', [10, 8 * 49])];
+    const c = modelCost(structure(entries), TOY, { batch: 1, inputShape: [3, 28, 28] });
+    const dw = c.layers.find((l) => l.name === 'conv2.weight')!;
+    expect(dw.conv_input).toEqual({ channels: 8, groups: 8, depthwise: true, source: 'previous layer' });
+    expect(dw.bytes_per_item).toBe(dw.positions! * (8 + 8) * 4);
+    // a first [16, 1, 3, 3] conv fed 2 channels: groups = in_channels = 2, each giving 8 of the 16 outputs
+    // (PyTorch's "depthwise with depth multiplier 8")
+    const mult = modelCost(structure([e('conv1.weight', [16, 1, 3, 3]), e('fc.weight', [10, 16 * 784])]), TOY, { batch: 1, inputShape: [2, 28, 28] });
+    expect(mult.layers[0].conv_input).toEqual({ channels: 2, groups: 2, depthwise: true, source: 'input shape' });
+    expect(mult.layers[0].covered).toBe(true);
+    // [16, 2, 3, 3] fed 4 channels: 2 groups of 2 input channels, a grouped conv that is not depthwise
+    const grouped = modelCost(structure([e('conv1.weight', [16, 2, 3, 3]), e('fc.weight', [10, 16 * 784])]), TOY, { batch: 1, inputShape: [4, 28, 28] });
+    expect(grouped.layers[0].conv_input).toEqual({ channels: 4, groups: 2, depthwise: false, source: 'input shape' });
+    expect(grouped.layers[0].bytes_per_item).toBe(784 * (4 + 16) * 4);
+  });
+
+  it('without a depth order a [C, 1, k] kernel is taken as depthwise and says so (the FLOPs are the same)', () => {
+    // two convs whose shapes chain neither way, and no numbered family: no depth order
+    const c = modelCost(structure([e('stem.weight', [12, 1, 5]), e('other.weight', [7, 3, 5])]), TOY, { batch: 1, inputShape: [1, 100] });
+    const stem = c.layers.find((l) => l.name === 'stem.weight')!;
+    expect(stem.conv_input).toEqual({ channels: 12, groups: 12, depthwise: true, source: 'kernel shape' });
+    expect(stem.flops).toBe(2 * 60 * 100);
+  });
+
+  it('an input shape that does not fit the model leaves its conv layers not covered, with the reason', () => {
+    const entries = [e('conv1.weight', [16, 1, 3, 3]), e('bn1.weight', [16]), e('bn1.bias', [16]), e('conv2.weight', [32, 16, 3, 3]), e('fc.weight', [64, 1568]), e('head.weight', [10, 64])];
+    const rank = modelCost(structure(entries), TOY, { batch: 1, inputShape: [1, 28] });
+    const notCovered = rank.layers.filter((l) => !l.covered);
+    expect(notCovered.map((l) => l.name)).toEqual(['conv1.weight', 'conv2.weight', 'bn1.weight']);
+    for (const l of notCovered) expect(l.reason).toBe('not covered: the input shape 1,28 has 1 spatial dimension, but a 2-D conv layer needs C,H,W');
+    expect(rank.input_shape_problem).toBe('the input shape 1,28 has 1 spatial dimension, but a 2-D conv layer needs C,H,W');
+    const channels = modelCost(structure(entries), TOY, { batch: 1, inputShape: [3, 28, 28] });
+    const why = 'the input shape 3,28,28 has 3 channels, but the first conv layer conv1.weight [16, 1, 3, 3] takes 1: 3 would need 3 groups, which do not divide its 16 output channels';
+    expect(channels.layers.filter((l) => !l.covered).map((l) => [l.name, l.reason])).toEqual([
+      ['conv1.weight', `not covered: ${why}`],
+      ['conv2.weight', `not covered: ${why}`],
+      ['bn1.weight', `not covered: ${why}`],
+    ]);
+    // coverage falls back to the flatten bound (49 positions), as without a shape
+    const none = modelCost(structure(entries), TOY, { batch: 1, inputShape: null });
+    expect(channels.coverage).toBe(none.coverage);
+    const fits = modelCost(structure(entries), TOY, { batch: 1, inputShape: [1, 28, 28] });
+    expect([fits.input_shape_problem, fits.coverage]).toEqual([null, 1]);
+  });
+
+  it('an ONNX If counts one branch: the costlier, nested Ifs likewise; the other branch is listed as not counted', () => {
+    const entries = [
+      e('fc.weight', [16, 16]),
+      e('If_1.then_branch.w', [64, 64]),
+      e('If_1.else_branch.If_2.then_branch.w', [32, 32]),
+      e('If_1.else_branch.If_2.else_branch.w', [32, 32]),
+      e('If_1.else_branch.v', [40, 40]),
+    ];
+    const c = modelCost(structure(entries), TOY, { batch: 1, inputShape: null });
+    const counted = c.layers.filter((l) => l.counted).map((l) => l.name);
+    // then: 2*64*64 = 8192 FLOPs; else: 2*40*40 + max(2*32*32, 2*32*32) = 5248: then is costed
+    expect(counted).toEqual(['fc.weight', 'If_1.then_branch.w']);
+    expect(c.flops).toBe(2 * 256 + 2 * 4096);
+    expect(c.ops).toBe(2);
+    const skipped = c.layers.find((l) => l.name === 'If_1.else_branch.v')!;
+    expect([skipped.counted, skipped.time1, skipped.reason]).toEqual([false, null, 'not counted: an ONNX If runs one branch per call, and If_1.then_branch is the one costed']);
+    // make the else branch costlier: its own op and one of the two equal inner branches (then_branch on a tie)
+    const c2 = modelCost(structure(entries.map((x) => (x.name === 'If_1.else_branch.v' ? e(x.name, [80, 80]) : x))), TOY, { batch: 1, inputShape: null });
+    expect(c2.layers.filter((l) => l.counted).map((l) => l.name)).toEqual(['fc.weight', 'If_1.else_branch.If_2.then_branch.w', 'If_1.else_branch.v']);
+    expect(c2.flops).toBe(2 * 256 + 2 * 1024 + 2 * 6400);
+    expect(c2.layers.find((l) => l.name === 'If_1.else_branch.If_2.else_branch.w')!.reason).toMatch(/If_1\.else_branch\.If_2\.then_branch is the one costed/);
+    // the weights of every branch are loaded: they all count in weight_bytes
+    expect(c2.weight_bytes).toBe(4 * (256 + 4096 + 1024 + 1024 + 6400));
+  });
+
   it('an embedding reads one row per token, a tied head multiplies by the whole matrix, attention scores cost 4 T d', () => {
     const s = structure([e('tok_emb.weight', [100, 16]), e('pos_emb.weight', [8, 16]), e('blocks.0.attn.in_proj_weight', [48, 16]), e('blocks.0.attn.out_proj.weight', [16, 16])]);
     const c = modelCost(s, TOY, { batch: 1, inputShape: null });
@@ -117,5 +203,21 @@ describe('hardware profiles and the input shape', () => {
     expect(parseInputShape('')).toBeNull();
     expect(() => parseInputShape('1,0,28')).toThrow(/input shape/);
     expect(() => parseInputShape('28')).toThrow(/C,H,W/);
+  });
+
+  it('names the problem of a bad input shape: count, non-integer, zero or negative, over 2^20 per dimension, over 2^40 elements', () => {
+    expect(inputShapeProblem('1,28,28')).toBeNull();
+    expect(inputShapeProblem('')).toBeNull();
+    expect(inputShapeProblem(`1,${2 ** 20},${2 ** 20}`)).toBeNull();
+    expect(inputShapeProblem('28')).toBe('1 dimension: give C,H,W (images) or C,L (sequences), e.g. 1,28,28');
+    expect(inputShapeProblem('1,2,3,4')).toMatch(/^4 dimensions: /);
+    expect(inputShapeProblem('1,2.5,3')).toBe('dimension 2 "2.5" is not an integer');
+    expect(inputShapeProblem('1,0,28')).toBe('dimension 2 is 0: every dimension must be at least 1');
+    expect(inputShapeProblem('-1,28,28')).toBe('dimension 1 is -1: every dimension must be at least 1');
+    expect(inputShapeProblem(`1,${2 ** 20 + 1}`)).toBe('dimension 2 is 1048577: at most 1048576 (2^20) per dimension');
+    // 2 x 2^20 x 2^20 = 2^41 elements
+    expect(inputShapeProblem(`2,${2 ** 20},${2 ** 20}`)).toBe('2.20e+12 elements per sample: at most 2^40 (1099511627776)');
+    expect([MAX_INPUT_DIM, MAX_INPUT_ELEMENTS]).toEqual([1048576, 1099511627776]);
+    expect(() => parseInputShape('1,0,28')).toThrow('input shape "1,0,28": dimension 2 is 0: every dimension must be at least 1 (expected C,H,W or C,L, e.g. 1,28,28)');
   });
 });
