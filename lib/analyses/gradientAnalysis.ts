@@ -15,6 +15,7 @@ import { checkpointIntervals } from './intervals.js';
 import { jsonNumber } from './jsonNumber.js';
 import { median } from './modifiedZScores.js';
 import { pairKind } from './pairKind.js';
+import { integerCodedReason } from './precisionChange.js';
 import { NON_PARAMETER_ROLES, tensorRole } from '../structure/tensorRole.js';
 import { tensorSets } from './tensorSets.js';
 import { newNonFiniteOf } from './trainingHealth.js';
@@ -56,6 +57,8 @@ export interface GradientResult extends AnalysisResult {
     layers: FlowLayer[];
     first_third: string[];
     last_third: string[];
+    /** The layers behind a flow_health other than healthy / no_exploding_or_dead (for vanishing and a too-high ratio: the first third). */
+    flagged: string[];
     healthy_band: [number, number];
     /** The update-based figures of every consecutive pair (the fields use the last one without Adam state). */
     intervals: { from: number; to: number; norm: number | null; ratio: number | null; flow_health: FlowHealth | null; reason: string | null; length: number; norm_per_unit: number | null }[];
@@ -66,6 +69,9 @@ export interface GradientResult extends AnalysisResult {
 
 /** The reason given for an input without optimizer state (SPEC section 3). */
 const NO_OPTIMIZER_STATE = 'no optimizer state in checkpoint';
+
+/** Layers named on the CLI line behind a flow_health (the detail lists them all). */
+const TOP_NAMES = 5;
 
 const geomean = (xs: number[]) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
 
@@ -97,13 +103,20 @@ function ratioOf(layers: FlowLayer[]): { ratio: number | null; first: string[]; 
 }
 
 /** The update-based reading of one pair. */
-function updateFlow(run: DiffRun, d: ModelDiff, th: Thresholds): { norm: number | null; ratio: number | null; health: FlowHealth | null; layers: FlowLayer[]; first: string[]; last: string[]; order: { source: string; input: number } | null; reasons: Record<string, string>; note: string | null } {
+function updateFlow(run: DiffRun, d: ModelDiff, th: Thresholds): { norm: number | null; ratio: number | null; health: FlowHealth | null; layers: FlowLayer[]; first: string[]; last: string[]; order: { source: string; input: number } | null; reasons: Record<string, string>; note: string | null; flagged?: string[] } {
   const reasons: Record<string, string> = {};
   const sets = tensorSets(d);
   const kind = pairKind(d, sets, th);
   const note = kind.note;
   if (kind.kind !== 'training') {
     for (const f of ['flow_health', 'norm', 'ratio']) reasons[f] = kind.reason!;
+    return { norm: null, ratio: null, health: null, layers: [], first: [], last: [], order: null, reasons, note };
+  }
+  const coded = integerCodedReason(kind.precision);
+  if (coded) {
+    // The update of a weight stored as integer codes on one side is not a value difference: a norm or
+    // ratio over the float tensors alone would describe the biases only.
+    for (const f of ['flow_health', 'norm', 'ratio']) reasons[f] = coded;
     return { norm: null, ratio: null, health: null, layers: [], first: [], last: [], order: null, reasons, note };
   }
   let sq = 0;
@@ -134,14 +147,25 @@ function updateFlow(run: DiffRun, d: ModelDiff, th: Thresholds): { norm: number 
     const p = pooled.get(l.tensor)!;
     return (p.r !== null && p.r >= th.norm_growth_limit) || (p.growth !== null && p.growth >= th.norm_growth_limit);
   });
-  if (layers.some((l) => l.non_finite > 0) || grown) health = 'exploding';
-  else if (med >= th.converged_magnitude && rs.some((x) => x < th.frozen_ratio)) health = 'dead';
+  let flagged: string[] = [];
+  if (layers.some((l) => l.non_finite > 0) || grown) {
+    health = 'exploding';
+    flagged = layers
+      .filter((l) => {
+        const p = pooled.get(l.tensor)!;
+        return l.non_finite > 0 || (p.r !== null && p.r >= th.norm_growth_limit) || (p.growth !== null && p.growth >= th.norm_growth_limit);
+      })
+      .map((l) => l.tensor);
+  } else if (med >= th.converged_magnitude && rs.some((x) => x < th.frozen_ratio)) {
+    health = 'dead';
+    flagged = layers.filter((l) => l.value !== null && l.value < th.frozen_ratio).map((l) => l.tensor);
+  }
   if (layers.length === 0) {
     reasons.flow_health = 'no weight matrix of the depth order is present in both inputs';
     if (r.ratio === null) reasons.ratio = reasons.flow_health;
     return { norm, ratio: null, health: null, layers, first: [], last: [], order: { source: o.structure.depth_order!.source, input: o.input }, reasons, note };
   }
-  return { norm, ratio: r.ratio, health, layers, first: r.first, last: r.last, order: { source: o.structure.depth_order!.source, input: o.input }, reasons, note };
+  return { norm, ratio: r.ratio, health, layers, first: r.first, last: r.last, order: { source: o.structure.depth_order!.source, input: o.input }, reasons, note, flagged };
 }
 
 interface AdamState {
@@ -265,15 +289,22 @@ export const gradientAnalysis: Analysis<GradientResult> = {
         if (Number.isFinite(s.l2)) sq += (s.l2 / c) ** 2;
         nonFinite += s.nan + s.inf;
       }
-      const norm = adam.correctionProblem ? null : jsonNumber(Math.sqrt(sq));
+      const nonFiniteMoments = [...adam.moments.entries()].filter(([, s]) => s.nan + s.inf > 0).map(([name]) => name);
+      const norm = adam.correctionProblem || nonFinite > 0 ? null : jsonNumber(Math.sqrt(sq));
       if (adam.correctionProblem) reasons.norm = adam.correctionProblem;
+      else if (nonFinite > 0) reasons.norm = `exp_avg holds ${nonFinite} non-finite value${nonFinite === 1 ? '' : 's'} (${nonFiniteMoments.slice(0, 3).join(', ')}${nonFiniteMoments.length > 3 ? `, +${nonFiniteMoments.length - 3} more` : ''}): the norm is not finite`;
       else if (norm === null) reasons.norm = 'the bias-corrected moments overflow: their norm is not finite';
+      // At step 0 the optimizer has taken no step: exp_avg holds no gradient, so there is no flow to judge.
+      const noStep = adam.step === 0;
       const structure = recognizeStructure(run.inputs[adam.input]);
       const layers: FlowLayer[] = [];
       let health: FlowHealth | null = null;
       let ratio: number | null = null;
       let r: ReturnType<typeof ratioOf> = { ratio: null, first: [], last: [], why: null };
-      if (!structure.depth_order) {
+      let flagged: string[] = [];
+      if (noStep) {
+        reasons.flow_health = reasons.ratio = adam.correctionProblem!;
+      } else if (!structure.depth_order) {
         reasons.flow_health = reasons.ratio = structure.depth_order_reason ?? 'depth order unknown';
       } else {
         const names = new Set(run.inputs[adam.input].entries.map((e) => e.name));
@@ -289,9 +320,16 @@ export const gradientAnalysis: Analysis<GradientResult> = {
         if (ratio === null) reasons.ratio = r.why ?? 'undefined';
         const values = layers.map((l) => l.value).filter((x): x is number => x !== null);
         if (layers.length === 0) reasons.flow_health = 'no weight matrix has Adam state';
-        else if (nonFinite > 0 || (ratio !== null && ratio > band[1])) health = 'exploding';
-        else if (values.some((x) => x === 0) && values.some((x) => x > 0)) health = 'dead';
-        else if (ratio !== null && ratio < band[0]) health = 'vanishing';
+        else if (nonFinite > 0 || (ratio !== null && ratio > band[1])) {
+          health = 'exploding';
+          flagged = nonFinite > 0 ? layers.filter((l) => l.non_finite > 0).map((l) => l.tensor) : r.first;
+        } else if (values.some((x) => x === 0) && values.some((x) => x > 0)) {
+          health = 'dead';
+          flagged = layers.filter((l) => l.value === 0).map((l) => l.tensor);
+        } else if (ratio !== null && ratio < band[0]) {
+          health = 'vanishing';
+          flagged = r.first;
+        }
         else if (ratio !== null) health = 'healthy';
         else reasons.flow_health = reasons.ratio;
       }
@@ -312,6 +350,7 @@ export const gradientAnalysis: Analysis<GradientResult> = {
         detail: {
           adam: { input: adam.input, path: run.inputs[adam.input].path, step: adam.step, beta1: adam.beta1, bias_correction: adam.correction, note },
           adam_note: null,
+          flagged,
           pair_kind_note: null,
           depth_order: structure.depth_order ? { source: structure.depth_order.source, input: adam.input } : null,
           layers,
@@ -335,7 +374,7 @@ export const gradientAnalysis: Analysis<GradientResult> = {
       source,
       reasons: u.reasons,
       ...(level ? { level } : {}),
-      detail: { adam: null, adam_note: adamNote, pair_kind_note: u.note, depth_order: u.order, layers: u.layers, first_third: u.first, last_third: u.last, healthy_band: band, intervals, interval_unit: iv.unit },
+      detail: { adam: null, adam_note: adamNote, pair_kind_note: u.note, depth_order: u.order, layers: u.layers, first_third: u.first, last_third: u.last, flagged: u.flagged ?? [], healthy_band: band, intervals, interval_unit: iv.unit },
     };
   },
   format(r: GradientResult): string[] {
@@ -348,7 +387,9 @@ export const gradientAnalysis: Analysis<GradientResult> = {
           : null;
     const last = r.detail.intervals[r.detail.intervals.length - 1];
     const norm = r.source === 'update' && r.norm !== null && r.detail.interval_unit !== null && last && last.norm_per_unit !== null ? `${formatNumber(r.norm)} (${formatNumber(last.norm_per_unit)} per ${r.detail.interval_unit} over ${last.length})` : r.norm;
-    const line = formatFields('gradient_analysis', [['flow_health', r.flow_health], ['norm', norm], ['ratio', r.ratio], ['source', src]], r.reasons);
+    const f = r.detail.flagged;
+    const health = r.flow_health !== null && f.length > 0 ? `${r.flow_health} (${f.slice(0, TOP_NAMES).join(', ')}${f.length > TOP_NAMES ? `, +${f.length - TOP_NAMES} more` : ''})` : r.flow_health;
+    const line = formatFields('gradient_analysis', [['flow_health', health], ['norm', norm], ['ratio', r.ratio], ['source', src]], r.reasons);
     return [r.detail.pair_kind_note ? `${line}; ${r.detail.pair_kind_note}` : line];
   },
 };

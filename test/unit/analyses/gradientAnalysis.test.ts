@@ -9,6 +9,9 @@ import { DEFAULT_CONFIG } from '../../../lib/config/Config.js';
 import { config, gaussian, jsonRoundTrip, makeRun, mat, pairRun, toBF16, vec, type TensorSpec } from './builders.js';
 import { expectFieldsMove } from './fieldsMove.js';
 
+/** w moved by a large update (r = 0.5): a training step, far beyond any rounding. */
+const pairNoiseLike = (w: Float64Array) => Float64Array.from(w, (x, i) => x + 0.5 * Math.sin(i + 1));
+
 const run = (r: ReturnType<typeof makeRun>, c = DEFAULT_CONFIG) => jsonRoundTrip(gradientAnalysis.run({ run: r, config: c }));
 
 /** A 4x4 matrix of norm ||A|| = 4 (all ones) and B = A + r * 4 * e_0 (so r_t = r exactly). */
@@ -43,8 +46,11 @@ describe('#4 update path', () => {
     const exploded = run(mlp([0.1, 10, 0.1]));
     expect(exploded.flow_health).toBe('exploding');
     expect(exploded.level).toBe('WARNING');
+    expect(exploded.detail.flagged).toEqual(['fc2.weight']);
+    expect(gradientAnalysis.format(exploded)[0]).toMatch(/^gradient_analysis: flow_health=exploding \(fc2\.weight\), /);
     const dead = run(mlp([0.1, 0, 0.1]));
     expect(dead.flow_health).toBe('dead');
+    expect(dead.detail.flagged).toEqual(['fc2.weight']);
   });
 
   it('needs a depth order: unordered names with dimensions that do not chain give null flow_health and ratio with the reason', () => {
@@ -54,6 +60,15 @@ describe('#4 update path', () => {
     expect(r.ratio).toBeNull();
     expect(r.reasons.ratio).toMatch(/depth order unknown/);
     expect(r.norm).not.toBeNull();
+  });
+
+  it('a training pair whose weights became integer codes: no norm over the biases alone, the reason says why', () => {
+    const w = gaussian(16, 3);
+    const s = Math.max(...w.map(Math.abs)) / 127;
+    const codes = Array.from(pairNoiseLike(w), (x) => Math.max(-127, Math.min(127, Math.round(x / s))));
+    const r = run(pairRun({ 'fc1.weight': mat(w, 4, 4), 'fc1.bias': vec([0, 0, 0, 0]) }, { 'fc1.weight': { ...mat(codes, 4, 4, 'I8'), quant: { scale: [s], offset: [0], axis: null } }, 'fc1.weight_scale': { data: [s], shape: [] }, 'fc1.bias': vec([0.1, 0, 0, 0]) }));
+    expect([r.flow_health, r.norm, r.ratio]).toEqual([null, null, null]);
+    expect(r.reasons.norm).toBe('1 converted tensor is stored as integer codes (F32 -> I8), not comparable as values without dequantization: see --quantization-analysis');
   });
 
   it('a precision change is not a training step', () => {
@@ -122,23 +137,35 @@ describe('#4 Adam path', () => {
     expect(r.detail.adam_note).toMatch(/param_groups list 2 parameters, the model has 3/);
   });
 
-  it('step 0 or beta1 outside [0, 1): no norm (the bias correction is undefined), the ratio stands, and the line says why', () => {
+  it('step 0: exp_avg holds no gradient, so norm, ratio and flow_health are null with the reason; beta1 outside [0, 1): no norm, the ratio stands', () => {
     const r0 = adamRun([2e-3, 1e-3, 1e-3]);
     (r0.inputs[1].metadata.optimizer as { step: number }).step = 0;
     const r = run(r0);
     expect(r.source).toBe('adam_exp_avg');
-    expect(r.norm).toBeNull();
+    expect([r.flow_health, r.norm, r.ratio]).toEqual([null, null, null]);
     expect(r.reasons.norm).toMatch(/^step 0: the optimizer has not taken a step/);
-    expect(r.ratio).toBeCloseTo(2, 12);
+    expect(r.reasons.flow_health).toBe(r.reasons.norm);
     expect(r.detail.adam!.bias_correction).toBeNull();
-    expect(gradientAnalysis.format(r)[0]).toMatch(/norm=null \(step 0: /);
+    expect(gradientAnalysis.format(r)[0]).toMatch(/^gradient_analysis: flow_health=null, norm=null, ratio=null \(step 0: /);
     const b1 = adamRun([2e-3, 1e-3, 1e-3]);
     (b1.inputs[1].metadata.optimizer as { param_groups: { betas: number[] }[] }).param_groups[0].betas = [1, 0.999];
     const rb = run(b1);
     expect(rb.norm).toBeNull();
     expect(rb.reasons.norm).toMatch(/^beta1 = 1 in the optimizer's betas is outside \[0, 1\)/);
+    expect(rb.ratio).toBeCloseTo(2, 12);
     // every null field has its reason
     for (const f of ['flow_health', 'norm', 'ratio'] as const) if (rb[f] === null) expect(rb.reasons[f]).toBeTruthy();
+  });
+
+  it('non-finite moments: exploding names the layer, and the norm is null with the count instead of a norm over the finite rest', () => {
+    const r = run(adamRun([NaN, 1e-3, 1e-3]));
+    expect(r.flow_health).toBe('exploding');
+    expect(r.detail.flagged).toEqual(['fc1.weight']);
+    expect(r.norm).toBeNull();
+    expect(r.reasons.norm).toBe('exp_avg holds 16 non-finite values (fc1.weight): the norm is not finite');
+    expect(gradientAnalysis.format(r)[0]).toMatch(/^gradient_analysis: flow_health=exploding \(fc1\.weight\), norm=null/);
+    const dead = run(adamRun([1e-3, 0, 1e-3]));
+    expect(dead.detail.flagged).toEqual(['fc2.weight']);
   });
 
   it('optimizer state that is not Adam: the update path, and the line names the file and the optimizer instead of "no optimizer state"', () => {
