@@ -8,7 +8,7 @@ import { formatFields } from './formatFields.js';
 import { formatNumber } from './formatNumber.js';
 import { globalUpdate } from './globalUpdate.js';
 import { jsonNumber } from './jsonNumber.js';
-import { integerCodedReason, precisionChange } from './precisionChange.js';
+import { dtypeChangeNote, integerCodedReason, precisionChange } from './precisionChange.js';
 import { tensorSets, type ApartTensor } from './tensorSets.js';
 import { classifyUpdate, UPDATE_PATTERNS, type UpdateClassification, type UpdatePattern } from './updatePattern.js';
 
@@ -51,6 +51,8 @@ export interface ChangeSummaryResult extends AnalysisResult {
     /** Changed tensors kept out of S (counters, buffers ...), with their own rel_l2. */
     apart_changed: ApartTensor[];
     structural: { added: number; removed: number; shape_changed: number };
+    /** A pair trained and cast (or trained beside a cast): the sentence the line adds; null otherwise. */
+    pair_kind_note: string | null;
   };
 }
 
@@ -97,7 +99,8 @@ export const changeSummary: Analysis<ChangeSummaryResult> = {
       else if (p.r !== null && Number.isFinite(p.r)) mostChanged.push({ tensor: p.name, rel_l2: p.tensor.diff!.rel_l2, pattern: c.pattern });
     }
     mostChanged.sort((x, y) => y.rel_l2 - x.rel_l2);
-    const coded = integerCodedReason(precisionChange(d));
+    const precision = precisionChange(d);
+    const coded = integerCodedReason(precision);
     const magnitude = coded === null ? jsonNumber(g.R) : null;
     if (coded !== null) reasons.magnitude = coded;
     else if (magnitude === null) {
@@ -120,6 +123,7 @@ export const changeSummary: Analysis<ChangeSummaryResult> = {
         per_tensor: perTensor,
         apart_changed: sets.apart.filter((a) => a.status !== 'unchanged'),
         structural: { added: summary.added, removed: summary.removed, shape_changed: summary.shape_changed },
+        pair_kind_note: dtypeChangeNote(precision),
       },
     };
   },
@@ -140,6 +144,7 @@ export const changeSummary: Analysis<ChangeSummaryResult> = {
       const more = r.moved_from_zero.length - names.length;
       line += `; moved from zero: ${names.join(', ')}${more > 0 ? `, +${more} more` : ''}`;
     }
+    if (r.detail.pair_kind_note) line += `; ${r.detail.pair_kind_note}`;
     return [line];
   },
 };

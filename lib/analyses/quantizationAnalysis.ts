@@ -82,6 +82,13 @@ export interface QuantizationResult extends AnalysisResult {
     not_comparable: NotComparable[];
     /** Non-finite values in B: as stored, and as dequantized through a non-finite scale or offset. */
     non_finite: number;
+    /** The tensors holding them. */
+    non_finite_tensors: string[];
+    /**
+     * Non-finite values of A among the compared tensors: their positions are left out of precision_loss
+     * (an error against NaN is not a number), and the line says so.
+     */
+    non_finite_a: { values: number; tensors: string[] };
     thresholds: { good_db: number; fair_db: number };
     /** `output.top_k`: names the CLI line lists before `+N more`. */
     top_k: number;
@@ -213,6 +220,9 @@ export const quantizationAnalysis: Analysis<QuantizationResult> = {
     let sumA = 0;
     let sumD = 0;
     let nonFinite = 0;
+    const nonFiniteB: string[] = [];
+    let nonFiniteA = 0;
+    const nonFiniteATensors: string[] = [];
     for (const t of d.tensors) {
       const role = tensorRole(t.name, t.shape[0] ?? t.shape[1] ?? [], names);
       if (NON_PARAMETER_ROLES.has(role) || (t.aliasOf?.[0] ?? null) !== null || (t.aliasOf?.[1] ?? null) !== null) continue;
@@ -223,6 +233,7 @@ export const quantizationAnalysis: Analysis<QuantizationResult> = {
         if (t.status === 'dtype_changed' || p) {
           const nf = p && p.side === 'b' ? p.non_finite_elements : 0;
           nonFinite += nf;
+          if (nf > 0) nonFiniteB.push(t.name);
           notComparable.push({ tensor: t.name, dtype: [t.dtype[0], t.dtype[1]], reason: p ? p.reason : NO_CONVENTION, non_finite_elements: nf });
         }
         continue;
@@ -233,6 +244,12 @@ export const quantizationAnalysis: Analysis<QuantizationResult> = {
       sumD += dd;
       const nf = v.b.nan + v.b.inf;
       nonFinite += nf;
+      if (nf > 0) nonFiniteB.push(t.name);
+      const nfa = v.a.nan + v.a.inf;
+      if (nfa > 0) {
+        nonFiniteA += nfa;
+        nonFiniteATensors.push(t.name);
+      }
       tensors.push({
         tensor: t.name,
         dtype: [t.dtype[0], t.dtype[1]],
@@ -302,6 +319,8 @@ export const quantizationAnalysis: Analysis<QuantizationResult> = {
         tensors,
         not_comparable: notComparable,
         non_finite: nonFinite,
+        non_finite_tensors: nonFiniteB,
+        non_finite_a: { values: nonFiniteA, tensors: nonFiniteATensors },
         thresholds: { good_db: th.sqnr_good_db, fair_db: th.sqnr_fair_db },
         top_k: config.output.top_k,
         speed: speedDetail(m),
@@ -320,9 +339,13 @@ export const quantizationAnalysis: Analysis<QuantizationResult> = {
       ],
       r.reasons,
     );
-    if (r.precision_loss === null && r.suitability === 'poor') {
-      // precision_loss printed its reason; say what made it poor
-      line += `; B has ${r.detail.non_finite} non-finite value${r.detail.non_finite === 1 ? '' : 's'} once dequantized`;
+    const where = (names: readonly string[]) => (names.length > 0 ? ` (${listText([...names], k)})` : '');
+    if (r.suitability === 'poor' && r.detail.non_finite > 0) {
+      // say what made it poor: non-finite values of B, whatever the SQNR of the rest
+      line += `; poor because B has ${r.detail.non_finite} non-finite value${r.detail.non_finite === 1 ? '' : 's'}${r.precision_loss === null ? ' once dequantized' : ''}${where(r.detail.non_finite_tensors)}`;
+    }
+    if (r.detail.non_finite_a.values > 0) {
+      line += `; A has ${r.detail.non_finite_a.values} non-finite value${r.detail.non_finite_a.values === 1 ? '' : 's'}${where(r.detail.non_finite_a.tensors)}: precision_loss covers the positions finite in both`;
     }
     if (r.precision_loss !== null) {
       line += `; SQNR ${r.sqnr_db === null ? 'infinite (lossless)' : `${formatNumber(r.sqnr_db)} dB`}`;

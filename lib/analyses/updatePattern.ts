@@ -6,6 +6,7 @@
  */
 import type { Thresholds } from '../config/Config.js';
 import type { PooledTensor } from './tensorSets.js';
+import { castCheck } from './precisionChange.js';
 
 /** Update patterns in SPEC order (#28): the first that holds names the tensor's update. */
 export const UPDATE_PATTERNS = [
@@ -49,7 +50,8 @@ export interface UpdateClassification {
  * Classifies the update of one tensor of S; null when the tensor did not change.
  *
  * Rules, first that holds (SPEC #28; thresholds from `[thresholds]`):
- * 1. `precision_change`: the dtype changed.
+ * 1. `precision_change`: the dtype changed and the values moved no further than the conversion can
+ *    cause ({@link castCheck}); a tensor trained and cast goes on to the rules below.
  * 2. `uniform_rescale`: n >= 16 and ||B - cA||^2 / ||D||^2 < `rescale_residual` (1e-4), with
  *    c = (A . B) / ||A||^2 and ||B - cA||^2 = ||B||^2 (1 - cos^2). The residual is taken relative to the
  *    update D, not to B: 1 - cos^2 alone is below 1e-4 for every update with r_t < 1 %, which would call
@@ -95,7 +97,8 @@ export function classifyUpdate(p: PooledTensor, th: Thresholds): UpdateClassific
     low_rank_rank: t.lowRank ? t.lowRank.rank : null,
   };
   const pattern = ((): UpdatePattern => {
-    if (t.status === 'dtype_changed') return 'precision_change';
+    // a cast whose error is within its rounding; a tensor trained and cast is classified by its update
+    if (t.status === 'dtype_changed' && castCheck(t).consistent !== false) return 'precision_change';
     if (!p.fromZero) {
       if (n >= 16 && rescaleResidual !== null && rescaleResidual < th.rescale_residual) return 'uniform_rescale';
       if (p.growth !== null && p.growth >= th.norm_growth_limit) return 'blow_up';

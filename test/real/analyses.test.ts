@@ -172,6 +172,9 @@ describe('trained and cast', () => {
     expect(r.lp.trend).not.toBe('stable');
     expect(r.lp.detail.pair_kind_note).toMatch(/^trained and cast: a dtype change \(F32 -> F16 on 6 tensors\) also happened, and all 6 tensors moved beyond what the conversion can cause \(fc1\.bias: rel_l2 3\.675, the conversion at most 9\.766e-4\)$/);
     expect(r.lines.find((l) => l.startsWith('learning_progress:'))).toContain('; trained and cast:');
+    // #28 classifies the tensors by their update, not as a cast, and names the cast too
+    expect(r.sum.patterns).toEqual(['dense_update']);
+    expect(r.lines.find((l) => l.startsWith('change_summary:'))).toContain('; trained and cast: a dtype change (F32 -> F16 on 6 tensors)');
   });
 });
 

@@ -34,7 +34,7 @@ function patternRun(): DiffRun {
       'head.weight': mat(g64(10).slice(0, 16), 4, 4),
     },
     {
-      'p.weight': mat(toBF16(g64(1)), 8, 8, 'F16'),
+      'p.weight': mat(toBF16(g64(1)), 8, 8, 'BF16'),
       'r.weight': mat(scale(g64(2), 1.5), 8, 8),
       'x.weight': mat(pairNoise(g64(3), 20, 33), 8, 8),
       'i.weight': mat(g256(44), 16, 16),
@@ -93,7 +93,7 @@ describe('change_summary (#28)', () => {
     expect(top.moved_from_zero).toEqual([{ tensor: 'b.bias', norm_b: Math.hypot(0.1, 0.2, -0.1, 0.05), pattern: 'dense_update' }]);
     expect(jsonRoundTrip(top)).toEqual(top);
     expect(changeSummary.format(top)[0]).toMatch(
-      /^change_summary: layers_changed=11, magnitude=[0-9.]+, patterns=\[precision_change, uniform_rescale, blow_up, reinitialisation, pruning, sparse_update, low_rank_update, dense_update\], most_changed=\[x\.weight=[0-9.]+, i\.weight=[0-9.]+, r\.weight=0\.5\]; moved from zero: b\.bias$/,
+      /^change_summary: layers_changed=11, magnitude=[0-9.]+, patterns=\[precision_change, uniform_rescale, blow_up, reinitialisation, pruning, sparse_update, low_rank_update, dense_update\], most_changed=\[x\.weight=[0-9.]+, i\.weight=[0-9.]+, r\.weight=0\.5\]; moved from zero: b\.bias; a dtype change \(F32 -> BF16 on 1 tensor\) happened beside the training step$/,
     );
   });
 

@@ -78,6 +78,13 @@ describe('#26 quantization', () => {
     expect(r.suitability).toBe('poor');
     expect(r.level).toBe('WARNING');
     expect(r.detail.non_finite).toBe(1);
+    expect(r.detail.non_finite_tensors).toEqual(['fc.bias']);
+    expect(quantizationAnalysis.format(r)[0]).toContain('suitability=poor; poor because B has 1 non-finite value (fc.bias); SQNR infinite (lossless)');
+    // a NaN in A: its position is out of precision_loss, and the line says so
+    const nanA = { ...A, 'fc.bias': { ...A['fc.bias'], data: Float64Array.from(A['fc.bias'].data, (x, i) => (i === 1 ? NaN : x)) } };
+    const ra = run(nanA, f16);
+    expect(ra.detail.non_finite_a).toEqual({ values: 1, tensors: ['fc.bias'] });
+    expect(quantizationAnalysis.format(ra)[0]).toContain('; A has 1 non-finite value (fc.bias): precision_loss covers the positions finite in both');
   });
 
   it('null with a reason when no dtype changed, or when integer codes have no known convention', () => {
@@ -126,7 +133,7 @@ describe('#26 quantization', () => {
     // compression still compares like with like: the codes and their scale against the float weights
     expect(r.compression).toBeCloseTo(1 - (2048 + 128 + 128) / (8192 + 128), 15);
     expect(quantizationAnalysis.format(r)[0]).toBe(
-      `quantization_analysis: compression=0.7231, speedup=${r.speedup === null ? 'null' : formatNumber(r.speedup)}, precision_loss=null (fc.weight cannot be dequantized: ${problem}), suitability=poor; B has 64 non-finite values once dequantized; speedup on cpu: ${r.detail.speed.regime_text}`,
+      `quantization_analysis: compression=0.7231, speedup=${r.speedup === null ? 'null' : formatNumber(r.speedup)}, precision_loss=null (fc.weight cannot be dequantized: ${problem}), suitability=poor; poor because B has 64 non-finite values once dequantized (fc.weight); speedup on cpu: ${r.detail.speed.regime_text}`,
     );
   });
 
