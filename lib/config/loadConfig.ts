@@ -149,6 +149,9 @@ function checkValue(rule: ValueRule, value: unknown): string | null {
   }
 }
 
+/** A decimal number as TOML writes one: optional sign, digits with an optional fraction, optional exponent. */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
+
 /** Parses an environment string by rule; returns [value] or a problem. */
 function parseEnvValue(rule: ValueRule, raw: string): [unknown] | string {
   const s = raw.trim();
@@ -160,8 +163,9 @@ function parseEnvValue(rule: ValueRule, raw: string): [unknown] | string {
       return 'expected true/false, 1/0, yes/no or on/off';
     }
     case 'number': {
-      const v = s === '' ? NaN : Number(s);
-      if (Number.isNaN(v)) return 'expected a number';
+      // decimal notation only: Number() would also read 0x10, 0b11 and 0o7
+      const v = DECIMAL.test(s) ? Number(s) : NaN;
+      if (Number.isNaN(v)) return 'expected a decimal number';
       const problem = rule.check?.(v) ?? null;
       return problem === null ? [v] : `expected ${problem}`;
     }

@@ -140,7 +140,10 @@ describe('overridesFromEnv', () => {
 
   it('rejects an unknown variable and a bad value, naming the variable', () => {
     expect(() => overridesFromEnv({ DIFFAI_ANOMALY: '2' })).toThrow(/DIFFAI_ANOMALY is not a diffai setting/);
-    expect(() => overridesFromEnv({ DIFFAI_ANOMALY_THRESHOLD: 'high' })).toThrow(/DIFFAI_ANOMALY_THRESHOLD="high": expected a number/);
+    expect(() => overridesFromEnv({ DIFFAI_ANOMALY_THRESHOLD: 'high' })).toThrow(/DIFFAI_ANOMALY_THRESHOLD="high": expected a decimal number/);
+    // hexadecimal, binary and octal forms are not numbers here, though Number() reads them
+    for (const v of ['0x10', '0b11', '0o7', 'Infinity', '1_000']) expect(() => overridesFromEnv({ DIFFAI_THRESHOLDS_BATCH_TOKENS: v })).toThrow(/expected a decimal number/);
+    expect(overridesFromEnv({ DIFFAI_THRESHOLDS_BATCH_TOKENS: ' 1e3 ', DIFFAI_ANOMALY_THRESHOLD: '.5' })).toEqual({ thresholds: { batch_tokens: 1000, anomaly_threshold: 0.5 } });
     expect(() => overridesFromEnv({ DIFFAI_ANOMALY_THRESHOLD: '-1' })).toThrow(/expected a finite number > 0/);
     expect(() => overridesFromEnv({ DIFFAI_ML_ANALYSIS_ALL: 'maybe' })).toThrow(/DIFFAI_ML_ANALYSIS_ALL="maybe"/);
     expect(() => overridesFromEnv({ DIFFAI_ML_ANALYSIS_NOT_AN_ANALYSIS: '1' })).toThrow(/not a diffai setting/);
