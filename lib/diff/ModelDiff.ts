@@ -195,7 +195,11 @@ export interface InputInfo {
   format: ModelFormat;
   /** Number of tensors. */
   tensors: number;
-  /** Number of parameters (elements of all tensors). */
+  /**
+   * Elements of every tensor stored in the file, a tied alias counted once: weights, quantization scales,
+   * buffers, counters and optimizer state alike. The model's parameter count (what #5-#7 use: no scales,
+   * counters or optimizer state) is in `--memory-analysis` / `--param-efficiency-analysis`.
+   */
   params: number;
   /** Bytes on disk. */
   bytes: number;

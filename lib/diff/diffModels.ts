@@ -121,7 +121,7 @@ export async function diffFiles(paths: readonly string[], options: DiffOptions =
 
 function inputInfo(m: ModelFile): InputInfo {
   let params = 0;
-  for (const t of m.tensors) params += t.count;
+  for (const t of m.tensors) if (t.aliasOf === undefined) params += t.count;
   return {
     path: m.path,
     format: m.format,

@@ -71,6 +71,9 @@ describe('cross-format: no differences against the safetensors twin', () => {
     expect(p.summary).toMatchObject({ added: 0, removed: 0, changed: 0, shape_changed: 0, dtype_changed: 0, tied_aliases: 1, unchanged: 28 });
     const lm = p.tensors.find((t) => t.name === 'lm_head.weight')!;
     expect(lm.aliasOf?.[0]).toBe('tok_emb.weight');
+    // inputs[].params counts the alias once: 109696 elements in distinct storages (torch), as the safetensors copy
+    const run = await diffFiles([model('trained/gpt_step600.pt'), model('trained/gpt_step600.safetensors')]);
+    expect(run.inputs.map((i) => i.params)).toEqual([109696, 109696]);
   });
 
   it('GGUF F16 and Q8_0 against F32: dtype changes only, with small rel_l2', async () => {
