@@ -32,9 +32,9 @@ export interface CostDetail {
   fits_in_cache: boolean;
   non_native: string[];
   positions_note: string | null;
-  /** Seconds at batch 1 and at the batch size. */
-  time1: { roofline: number; overhead: number; total: number; compute_bound: number; memory_bound: number };
-  time_batch: { roofline: number; overhead: number; total: number; compute_bound: number; memory_bound: number };
+  /** Seconds at batch 1 and at the batch size; `ops`: the ops charged the per-op overhead (covered ones). */
+  time1: { roofline: number; ops: number; overhead: number; total: number; compute_bound: number; memory_bound: number };
+  time_batch: { roofline: number; ops: number; overhead: number; total: number; compute_bound: number; memory_bound: number };
   layers: {
     name: string;
     kind: string;
@@ -98,7 +98,7 @@ export interface InferenceSpeedResult extends AnalysisResult {
 }
 
 function costDetail(c: SpeedModel['cost']['a']): CostDetail {
-  const t = (x: typeof c.time1) => ({ roofline: x.roofline, overhead: x.overhead, total: x.total, compute_bound: x.compute_bound, memory_bound: x.memory_bound });
+  const t = (x: typeof c.time1) => ({ roofline: x.roofline, ops: x.ops, overhead: x.overhead, total: x.total, compute_bound: x.compute_bound, memory_bound: x.memory_bound });
   return {
     flops: c.flops,
     coverage: c.coverage,
@@ -206,10 +206,19 @@ function us(seconds: number): string {
  */
 export function overheadText(d: SpeedDetail, field: 'speed_ratio' | 'latency_change'): string | null {
   if (!d.conditions.some((c) => c.kind === 'overhead_bound') || d.roofline_speedup === null) return null;
-  const ops = d.a.ops === d.b.ops ? `${d.a.ops} ops` : `${d.a.ops} / ${d.b.ops} ops`;
-  const overhead = `${us(d.a.time1.overhead)}${d.a.ops === d.b.ops ? '' : ` / ${us(d.b.time1.overhead)}`}`;
+  // the overhead is charged to the ops with a time: the counted ops that are covered
+  const both = (a: number, b: number) => (a === b ? `${a}` : `${a} / ${b}`);
+  const [ca, cb] = [d.a.time1.ops, d.b.time1.ops];
+  const [ua, ub] = [d.a.ops - ca, d.b.ops - cb];
+  const partial = ua > 0 || ub > 0;
+  const ops = `${both(ca, cb)} ${partial ? 'covered ' : ''}op${ca === 1 && cb === 1 ? '' : 's'}`;
+  const overhead = ca === cb ? us(d.a.time1.overhead) : `${us(d.a.time1.overhead)} / ${us(d.b.time1.overhead)}`;
+  const uncharged = partial ? `; the ${both(ua, ub)} not covered ha${ua === 1 && ub === 1 ? 's' : 've'} no time and no overhead` : '';
   const roofline = field === 'speed_ratio' ? `${formatNumber(d.roofline_speedup)}x` : formatNumber(1 / d.roofline_speedup - 1);
-  return `at batch 1 the per-op overhead (${ops} x ${us(d.profile.op_overhead)} = ${overhead}) is most of the time (roofline ${us(d.a.time1.roofline)} for A, ${us(d.b.time1.roofline)} for B): it pulls ${field} toward ${field === 'speed_ratio' ? 1 : 0} from the roofline's ${roofline}`;
+  const head = `at batch 1 the per-op overhead (${ops} x ${us(d.profile.op_overhead)} = ${overhead}${uncharged}) is most of the time (roofline ${us(d.a.time1.roofline)} for A, ${us(d.b.time1.roofline)} for B)`;
+  // with the same roofline time on both sides there is nothing for the overhead to pull toward 1
+  if (Math.abs(d.roofline_speedup - 1) < 1e-3) return head;
+  return `${head}: it pulls ${field} toward ${field === 'speed_ratio' ? 1 : 0} from the roofline's ${roofline}`;
 }
 
 /** The ops not covered, grouped by reason: `names: reason; names: reason` (names capped at top_k). */

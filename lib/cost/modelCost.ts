@@ -28,6 +28,8 @@ export interface CostTime {
   /** Parts of the roofline time where the compute term or the memory term was the larger. */
   compute_bound: number;
   memory_bound: number;
+  /** Ops charged the per-op overhead: those with a time (counted and covered; an op not covered has none). */
+  ops: number;
   /** ops x per-op overhead. */
   overhead: number;
   /** roofline + overhead. */
@@ -58,11 +60,13 @@ export interface LayerCost {
   bytes_per_item: number;
   /**
    * A conv layer's input as costed: its input channels (all groups), groups, whether it is depthwise,
-   * and what told (`input shape`: the first layer in depth order; `previous layer`: the output channels
-   * of the layer before it in depth order; `kernel shape`: neither is known, so a PyTorch [C, 1, k...]
-   * kernel is taken as depthwise). Null for other ops.
+   * and what told (`input shape`: the first layer in depth order, C of a shape that fits; `first layer`:
+   * the first layer in depth order without such a shape, taken as an ordinary conv reading its kernel's
+   * input channels; `previous layer`: the output channels of the layer before it in depth order;
+   * `kernel shape`: the depth order does not tell, so a PyTorch [C, 1, k...] kernel is taken as
+   * depthwise). Null for other ops.
    */
-  conv_input: { channels: number; groups: number; depthwise: boolean; source: 'input shape' | 'previous layer' | 'kernel shape' } | null;
+  conv_input: { channels: number; groups: number; depthwise: boolean; source: 'input shape' | 'first layer' | 'previous layer' | 'kernel shape' } | null;
   /**
    * False for an op inside the branch of an ONNX `If` that is not costed: an If runs one branch per
    * call, so only its costlier branch is counted (`reason` names it). Not counted ops have no time and
@@ -125,18 +129,21 @@ function activationBytes(dtype: DType | null): number {
   return 4;
 }
 
+/** The input channels (all groups) of a conv layer as the depth order tells them, and what told. */
+type KnownInput = { channels: number; source: 'input shape' | 'previous layer' | 'first layer' };
+
 /** What the cost model knows of the conv layers of a model at an input shape. */
 interface ConvPlan {
   /** Output positions per sample of each covered conv layer. */
   positions: Map<string, number>;
-  /** Fewest positions an uncovered conv can have (for the coverage bound). */
+  /** Fewest positions an uncovered conv can have (for the coverage bound): the flatten size after the last conv, else 1, whatever the shape. */
   lower: number;
   note: string | null;
   /** Input channels (all groups) of a conv whose input the depth order tells, and what told. */
-  inputs: Map<string, { channels: number; source: 'input shape' | 'previous layer' }>;
+  inputs: Map<string, KnownInput>;
   /** Why a conv layer is not covered although an input shape is given (it does not fit the shape). */
   problems: Map<string, string>;
-  /** The problem shared by every conv layer: the input shape does not fit the first one. */
+  /** The problem shared by every conv layer: the first one cannot read the shape's channels, or the shape has fewer positions than the flatten after the last one needs. */
   mismatch: string | null;
 }
 
@@ -191,27 +198,33 @@ function channelMismatch(l: Layer, inputShape: number[]): string {
  * taken as `same` (output size = input size before any downsampling).
  *
  * The shape must fit the model: a conv layer of another spatial rank than the shape (a 2-D kernel with
- * `C,L`) is not covered, and when the first layer in depth order is a conv that cannot read C channels
- * (PyTorch's grouping rule) no conv layer is, each with the reason.
+ * `C,L`) is not covered. No conv layer is when the shape fits none of them: every conv is of another
+ * rank, the first layer in depth order is a conv that cannot read C channels (PyTorch's grouping
+ * rule), or the shape has fewer positions than the linear layer after the last conv takes per channel
+ * (same padding and downsampling never enlarge a map). A shape that fits no conv layer is then ignored,
+ * as if none were given: the convs' input channels come from the depth order alone and the coverage
+ * bound from the flatten size; only the reason differs.
  */
 function planConvs(structure: ModelStructure, inputShape: number[] | null): ConvPlan {
   const plan: ConvPlan = { positions: new Map(), lower: 1, note: null, inputs: new Map(), problems: new Map(), mismatch: null };
   const convs = structure.layers.filter((l) => l.kind === 'conv');
   if (convs.length === 0) return plan;
-  const f = flattenAfterConvs(structure);
-  if (!inputShape) {
-    // Without an input shape the positions are unknown; the flatten into the first linear layer after
-    // the last conv still bounds them from below (downsampling only shrinks the maps).
-    plan.lower = f ? f.finalSize : 1;
+  const ordered = orderedLayers(structure);
+  const flatten = flattenAfterConvs(structure);
+  const f = 'flat' in flatten ? flatten : null;
+  // Without a usable input shape the positions are unknown; the flatten into the first linear layer
+  // after the last conv still bounds them from below (downsampling only shrinks the maps).
+  plan.lower = f ? f.finalSize : 1;
+  const withoutShape = (): ConvPlan => {
+    for (const [name, v] of depthInputs(ordered, null)) plan.inputs.set(name, v);
     plan.note = f ? `conv layers not covered; at least ${f.finalSize} output positions each (the flatten into ${f.flat.name}), used for the coverage bound` : null;
     return plan;
-  }
-  const ordered = orderedLayers(structure);
+  };
+  if (!inputShape) return withoutShape();
   const first = ordered[0];
   if (first && first.kind === 'conv' && first.conv && first.conv.spatial_dims === inputShape.length - 1 && groupsFor(first, inputShape[0]) === null) {
     plan.mismatch = channelMismatch(first, inputShape);
-    plan.lower = f ? f.finalSize : 1;
-    return plan;
+    return withoutShape();
   }
   for (const c of convs) {
     const dims = c.conv?.spatial_dims ?? 2;
@@ -221,17 +234,16 @@ function planConvs(structure: ModelStructure, inputShape: number[] | null): Conv
       plan.problems.set(c.name, `the input shape ${inputShape.join(',')} has ${has} spatial dimension${has === 1 ? '' : 's'}, but a ${dims}-D conv layer needs ${needs}`);
     }
   }
-  // Input channels along the depth order: the shape's C for a first conv, else what the layer before gives.
-  ordered.forEach((l, i) => {
-    if (l.kind !== 'conv') return;
-    if (i === 0) plan.inputs.set(l.name, { channels: inputShape[0], source: 'input shape' });
-    else {
-      const prev = ordered[i - 1];
-      const channels = prev.kind === 'conv' ? prev.conv?.out_channels : prev.kind === 'linear' ? prev.out : undefined;
-      if (channels) plan.inputs.set(l.name, { channels, source: 'previous layer' });
-    }
-  });
+  if (plan.problems.size === convs.length) return withoutShape();
   const spatial = inputShape.slice(1).reduce((p, d) => p * d, 1);
+  if (f && !plan.problems.has(f.last.name) && spatial < f.finalSize) {
+    plan.mismatch =
+      `the input shape ${inputShape.join(',')} has ${spatial} position${spatial === 1 ? '' : 's'} per channel, but ${shapeText(f.flat)} after the last conv ${f.last.name} takes ` +
+      `${f.flat.in} inputs = ${f.channels} channels x ${f.finalSize} positions, and same padding and downsampling never enlarge a map`;
+    plan.problems.clear();
+    return withoutShape();
+  }
+  for (const [name, v] of depthInputs(ordered, inputShape[0])) plan.inputs.set(name, v);
   const fits = convs.filter((c) => !plan.problems.has(c.name));
   const order = structure.depth_order?.layers ?? null;
   if (!order) {
@@ -241,11 +253,12 @@ function planConvs(structure: ModelStructure, inputShape: number[] | null): Conv
   }
   const convOrder = ordered.filter((l) => l.kind === 'conv' && !plan.problems.has(l.name));
   let factor = 1;
-  if (f && f.finalSize <= spatial) {
+  if (f && !plan.problems.has(f.last.name)) {
     factor = spatial / f.finalSize;
     plan.note = `same padding; downsampling ${formatFactor(factor)}x in positions spread evenly over ${convOrder.length} conv stage(s), ending at ${f.finalSize} positions per channel as ${f.flat.name} (${f.flat.in} inputs = ${f.channels} channels x ${f.finalSize}) implies`;
   } else {
-    plan.note = `same padding and no downsampling assumed (no linear layer after the last conv tells the final size): an upper bound`;
+    const why = f ? `the last conv ${f.last.name} does not fit the input shape` : 'why' in flatten ? flatten.why : '';
+    plan.note = `same padding and no downsampling assumed (${why}, so nothing tells the final size): an upper bound`;
   }
   const L = convOrder.length;
   convOrder.forEach((c, i) => plan.positions.set(c.name, Math.max(1, Math.round(spatial / factor ** (i / L)))));
@@ -254,13 +267,39 @@ function planConvs(structure: ModelStructure, inputShape: number[] | null): Conv
 }
 
 /**
+ * Input channels of the conv layers along the depth order: what the layer before gives (a conv's
+ * output channels, a linear layer's outputs), and for a conv that comes first the input shape's C or,
+ * without a shape (`channels` null), the input channels its kernel reads in one group: the model's
+ * input is taken to be read by an ordinary conv (groups 1), not a depthwise one.
+ */
+function depthInputs(ordered: readonly Layer[], channels: number | null): Map<string, KnownInput> {
+  const inputs: Map<string, KnownInput> = new Map();
+  ordered.forEach((l, i) => {
+    if (l.kind !== 'conv') return;
+    if (i === 0) {
+      if (channels !== null) inputs.set(l.name, { channels, source: 'input shape' });
+      else if (l.conv) {
+        const k = kernelChannels(l);
+        inputs.set(l.name, { channels: k.exact ?? k.perGroup, source: 'first layer' });
+      }
+    } else {
+      const prev = ordered[i - 1];
+      const c = prev.kind === 'conv' ? prev.conv?.out_channels : prev.kind === 'linear' ? prev.out : undefined;
+      if (c) inputs.set(l.name, { channels: c, source: 'previous layer' });
+    }
+  });
+  return inputs;
+}
+
+/**
  * How a conv layer reads its input: channels, groups and depthwise-ness. A PyTorch [C, 1, k...] kernel
  * is depthwise only when groups = in_channels = C; a first conv fed by one channel (a [16, 1, 3, 3]
- * kernel on a grayscale image) is an ordinary convolution reading 1 channel. When neither the input
- * shape nor the layer before it tells, such a kernel is taken as depthwise (its FLOPs are the same
- * either way; only the input activation bytes differ).
+ * kernel on a grayscale image) is an ordinary convolution reading 1 channel. Only when the depth order
+ * does not tell (there is none, or the layer before gives no channel count that fits the kernel) is
+ * such a kernel taken as depthwise (its FLOPs are the same either way; only the input activation bytes
+ * differ).
  */
-function convInput(l: Layer, known: { channels: number; source: 'input shape' | 'previous layer' } | undefined): NonNullable<LayerCost['conv_input']> {
+function convInput(l: Layer, known: KnownInput | undefined): NonNullable<LayerCost['conv_input']> {
   const c = l.conv!;
   if (known) {
     const g = groupsFor(l, known.channels);
@@ -276,16 +315,20 @@ function orderedLayers(structure: ModelStructure): Layer[] {
   return (structure.depth_order?.layers ?? []).map((n) => byName.get(n)).filter((l): l is Layer => l !== undefined);
 }
 
-/** The first linear layer after the last conv in depth order, when its inputs are C_last x (positions). */
-function flattenAfterConvs(structure: ModelStructure): { flat: Layer; channels: number; finalSize: number } | null {
+/**
+ * The first linear layer after the last conv in depth order, when its inputs are C_last x (positions);
+ * else why the final size is not known.
+ */
+function flattenAfterConvs(structure: ModelStructure): { flat: Layer; last: Layer; channels: number; finalSize: number } | { why: string } {
   const ordered = orderedLayers(structure);
   const convOrder = ordered.filter((l) => l.kind === 'conv');
-  if (convOrder.length === 0) return null;
+  if (convOrder.length === 0) return { why: 'no depth order' };
   const last = convOrder[convOrder.length - 1];
   const flat = ordered.slice(ordered.indexOf(last) + 1).find((l) => l.kind === 'linear');
   const channels = last.conv?.out_channels ?? 0;
-  if (!flat || channels <= 0 || flat.in % channels !== 0) return null;
-  return { flat, channels, finalSize: flat.in / channels };
+  if (!flat) return { why: `no linear layer follows the last conv ${last.name}` };
+  if (channels <= 0 || flat.in % channels !== 0) return { why: `the ${flat.in} inputs of ${flat.name} after the last conv are not a multiple of its ${channels} output channels` };
+  return { flat, last, channels, finalSize: flat.in / channels };
 }
 
 function formatFactor(x: number): string {
@@ -305,7 +348,8 @@ function formatFactor(x: number): string {
  * in and out. A dtype the profile does not compute natively runs at the F32 rate, with F32 activations,
  * after a conversion that writes and reads an F32 copy of the weights (8 more bytes per weight): never
  * faster than F32.
- * Time per op: max(FLOPs / peak, bytes / bandwidth), plus the profile's per-op overhead. Of the ops
+ * Time per op: max(FLOPs / peak, bytes / bandwidth), plus the profile's per-op overhead (an op not
+ * covered has no time, so no overhead either: `CostTime.ops` counts the ops charged). Of the ops
  * in the branches of an ONNX `If`, only the costlier branch's count (`counted`).
  */
 export function modelCost(structure: ModelStructure, profile: HardwareProfile, options: CostOptions): ModelCost {
@@ -520,5 +564,5 @@ function total(costs: readonly LayerCost[], time: (c: LayerCost) => { roofline: 
     else memory += t.roofline;
   }
   const overhead = ops * overheadPerOp;
-  return { roofline, compute_bound: compute, memory_bound: memory, overhead, total: roofline + overhead };
+  return { roofline, compute_bound: compute, memory_bound: memory, ops, overhead, total: roofline + overhead };
 }

@@ -415,7 +415,7 @@ describe('#26 on corrupt quantization parameters (mlp_final_int8 with its fc1 sc
     expect(q.detail.not_comparable).toEqual([{ tensor: 'fc1.weight', dtype: ['F32', 'I8'], reason: problem, non_finite_elements: 784 }]);
     // the bytes did not change: the same compression as the real pair, 1 - 110800 / 437544 (header bytes)
     expect(q.compression).toBeCloseTo(1 - safetensorsTensorBytes(`${T}mlp_final_int8.safetensors`) / safetensorsTensorBytes(ep4), 15);
-    expect(line).toMatch(/^quantization_analysis: compression=0\.7468, speedup=[0-9.]+, precision_loss=null \(fc1\.weight cannot be dequantized: fc1\.weight_scale has 1 non-finite value \(of 128\): the dequantized fc1\.weight is non-finite in 1 channel\), suitability=poor; B has 784 non-finite values once dequantized; /);
+    expect(line).toMatch(/^quantization_analysis: compression=0\.7468, speedup=[0-9.]+, precision_loss=null \(fc1\.weight cannot be dequantized: fc1\.weight_scale has 1 non-finite value \(of 128\): the dequantized fc1\.weight is non-finite in 1 channel\), suitability=poor; poor because B has 784 non-finite values once dequantized \(fc1\.weight\); /);
     const cli = runCli([model(ep4), int8Variant('int8_nan_cli', (t) => (t['fc1.weight_scale'].bytes = f32(scale.map((x, i) => (i === 3 ? NaN : x))))), '--quantization-analysis', '--brief']);
     expect(cli.code).toBe(1);
     expect(cli.stdout.split('\n')[0]).toBe(`[WARNING] ${line}`);
@@ -554,5 +554,138 @@ describe('#8, #15 and #26 figures on the real models (review fixes)', () => {
     expect(q.quant.compression).toBeCloseTo(1 - safetensorsTensorBytes(b) / safetensorsTensorBytes(a), 15);
     expect(q.quant.compression).toBeCloseTo(rounded, 4);
     expect(q.lines.quantization_analysis).toContain(`; ${sqnr}; `);
+  });
+});
+
+describe('#8 and #15 on the real models: overhead count, invalid input shapes, conv groups (second review)', () => {
+  const CNN = [`${T}cnn_ep1.safetensors`, `${T}cnn_ep3.safetensors`];
+
+  it('cnn_ep1 -> cnn_ep3 on a100 without an input shape: the overhead is 2 covered ops x 5 us = 10 us (the 4 convs and norms have no time)', async () => {
+    const r = await analyse(CNN, { hardware_profile: 'a100' });
+    const d = r.speed.detail;
+    // fc and head are covered; conv1, conv2, bn1, bn2 are not
+    expect([d.b.ops, d.b.time1.ops]).toEqual([6, 2]);
+    expect(d.b.time1.overhead).toBeCloseTo(10e-6, 15);
+    expect(r.lines.inference_speed_estimate).toContain('; at batch 1 the per-op overhead (2 covered ops x 5 us = 10 us; the 4 not covered have no time and no overhead) is most of the time');
+    expect(r.lines.performance_impact_estimate).toContain('(2 covered ops x 5 us = 10 us; the 4 not covered have no time and no overhead)');
+  });
+
+  it('face_landmark_68_tiny_model dequant -> quantized: 1 covered op x 4.4 us = 4.4 us (17 conv kernels not covered)', async () => {
+    const r = await analyse(['npm/face_landmark_68_tiny_model.dequant.safetensors', 'npm/face_landmark_68_tiny_model.quantized.safetensors']);
+    const d = r.speed.detail;
+    expect([d.a.ops, d.a.time1.ops, d.b.ops, d.b.time1.ops]).toEqual([18, 1, 18, 1]);
+    expect(d.b.time1.overhead).toBeCloseTo(4.4e-6, 15);
+    expect(r.lines.inference_speed_estimate).toContain('(1 covered op x 4.4 us = 4.4 us; the 17 not covered have no time and no overhead)');
+  });
+
+  it('the CNN with an input shape that fits no conv layer: coverage and confidence as without one, the mismatch named', async () => {
+    const none = (await analyse(CNN)).speed;
+    // covered fc 200,704 + head 1,280 FLOPs; uncovered at >= 49 positions (fc's 1568 = 32 x 49 inputs):
+    // conv1 288, conv2 9216, bn1 80, bn2 160 FLOPs per position: 201984 / (201984 + 49 x 9744) = 0.29728
+    expect(none.detail.coverage).toBeCloseTo(201984 / (201984 + 49 * 9744), 15);
+    expect(none.detail.coverage).toBeCloseTo(0.2973, 4);
+    expect(none.confidence).toBeCloseTo(0.3 * none.detail.coverage, 15);
+    const noneNote = 'conv layers not covered; at least 49 output positions each (the flatten into fc.weight), used for the coverage bound';
+    expect(none.detail.b.positions_note).toBe(noneNote);
+    // 1,28 (wrong rank) gave coverage 0.954 and confidence 0.2862 before (uncovered convs at 1 position); 1,5,5 and
+    // 1,1,1 were costed at 25 and 1 positions although fc needs 49 after the last conv
+    for (const shape of ['1,28', '1,5,5', '1,1,1', '3,28,28']) {
+      const r = (await analyse(CNN, { input_shape: shape })).speed;
+      expect([r.detail.coverage, r.confidence], shape).toEqual([none.detail.coverage, none.confidence]);
+      expect(r.detail.b.positions_note).toBe(noneNote);
+      expect(r.detail.not_covered.map((x) => x.name)).toEqual(['conv1.weight', 'conv2.weight', 'bn1.weight', 'bn2.weight']);
+      expect(new Set(r.detail.not_covered.map((x) => x.reason))).toEqual(new Set([`not covered: ${r.detail.input_shape_problem}`]));
+    }
+    const small = (await analyse(CNN, { input_shape: '1,5,5' })).speed;
+    const why = 'the input shape 1,5,5 has 25 positions per channel, but fc.weight [64, 1568] after the last conv conv2.weight takes 1568 inputs = 32 channels x 49 positions, and same padding and downsampling never enlarge a map';
+    expect(small.detail.input_shape_problem).toBe(why);
+    expect(small.bottlenecks[0].name).toBe('fc.weight');
+  });
+
+  it('cnn_ep3 conv1 without an input shape is an ordinary conv from the depth order (groups 1), not depthwise', async () => {
+    const r = (await analyse(CNN)).speed;
+    const by = Object.fromEntries(r.detail.b.layers.map((l) => [l.name, l.conv_input]));
+    expect(by['conv1.weight']).toEqual({ channels: 1, groups: 1, depthwise: false, source: 'first layer' });
+    expect(by['conv2.weight']).toEqual({ channels: 16, groups: 1, depthwise: false, source: 'previous layer' });
+  });
+
+  it('the figures that stay: CNN at 1,28,28 (53,312 bytes for conv1, 2,328,192 FLOPs, conv2 the bottleneck), gpt fp16 on a100 and cpu', async () => {
+    const cnn = (await analyse(CNN, { input_shape: '1,28,28' })).speed;
+    const conv1 = cnn.detail.b.layers.find((l) => l.name === 'conv1.weight')!;
+    expect([conv1.positions, conv1.bytes_per_item, conv1.conv_input?.source]).toEqual([784, 53312, 'input shape']);
+    // conv1 2 x 144 x 784 + conv2 2 x 4608 x 196 + fc 2 x 64 x 1568 + head 2 x 10 x 64 + bn1 5 x 16 x 784 + bn2 5 x 32 x 196
+    expect(cnn.detail.b.flops).toBe(2 * 144 * 784 + 2 * 4608 * 196 + 2 * 64 * 1568 + 2 * 10 * 64 + 5 * 16 * 784 + 5 * 32 * 196);
+    expect(cnn.detail.b.flops).toBe(2328192);
+    expect([cnn.detail.coverage, cnn.detail.b.time1.ops, cnn.bottlenecks[0].name]).toEqual([1, 6, 'conv2.weight']);
+    const gpu = await analyse([`${T}gpt_step600.safetensors`, `${T}gpt_final_fp16.safetensors`], { hardware_profile: 'a100' });
+    expect(gpu.speed.detail.roofline_speedup).toBeCloseTo(2, 12);
+    expect(gpu.speed.speed_ratio).toBeCloseTo(1.001, 3);
+    // every op of the GPT is covered: the sentence keeps "18 ops"
+    expect(gpu.lines.inference_speed_estimate).toContain('(18 ops x 5 us = 90 us)');
+    const cpu = (await analyse([`${T}gpt_step600.safetensors`, `${T}gpt_final_fp16.safetensors`])).speed;
+    expect(cpu.speed_ratio!).toBeLessThan(1);
+    expect(cpu.detail.roofline_speedup!).toBeLessThan(1);
+    expect(cpu.detail.conditions.map((c) => c.kind)).toContain('not_native');
+  });
+});
+
+describe('#6 parameter efficiency: non-finite values and the histogram resolution on the real models', () => {
+  it.each([
+    // numpy over the weight matrices the analysis lists: count of finite |w| < 0.1 x the tensor's RMS
+    // (RMS over its finite elements) / their finite elements; erf(0.1 / sqrt 2) = 0.07965567455405796
+    ['trained/mlp_ep2.safetensors', 'trained/mlp_ep4.safetensors', 8951, 109184],
+    ['trained/gpt_step0.safetensors', 'trained/gpt_step600.safetensors', 7848, 98304],
+    ['trained/cnn_ep1.safetensors', 'trained/cnn_ep3.safetensors', 7945, 105744],
+    ['npm/ppocr_v2_cls.safetensors', 'npm/ppocr_v2_cls.safetensors', 11486, 124072],
+  ])('%s -> %s at the default threshold 0.1 (a bin edge): the share is exact and compared with the baseline', async (a, b, below, over) => {
+    const r = await analyse([a, b]);
+    expect(r.eff.pruning_potential).toBe(below / over);
+    expect(r.eff.detail.b.pruning_over).toBe(over);
+    expect(r.eff.detail.b.pruning_bounds).toEqual([below / over, below / over]);
+    expect(r.eff.detail.gaussian_baseline).toBeCloseTo(0.07965567455405796, 15);
+    expect(r.eff.detail.baseline_comparable).toBe(true);
+    expect(r.eff.detail.b.non_finite).toEqual([]);
+    expect(r.lines.param_efficiency_analysis).toContain(' (gaussian baseline 0.07966); stable rank: ');
+  });
+
+  it('mlp_ep4 at pruning_threshold 0.001, below the 0.1-RMS bins: share approximate, the bounds contain the baseline, no side claimed', async () => {
+    // numpy: 78 of the 109,184 weights are below 0.001 RMS (0.000714, under the baseline 0.000798); the
+    // interpolation reads 0.01 of bin 0 (8951 weights): 0.0008198, over it
+    const r = await analyse([`${T}mlp_ep2.safetensors`, `${T}mlp_ep4.safetensors`], { pruning_threshold: 0.001 });
+    expect(r.eff.pruning_potential).toBeCloseTo((0.01 * 8951) / 109184, 12);
+    const [lo, hi] = r.eff.detail.b.pruning_bounds!;
+    expect([lo, hi]).toEqual([0, 8951 / 109184]);
+    expect(78 / 109184).toBeLessThan(r.eff.detail.gaussian_baseline);
+    expect(r.eff.detail.baseline_comparable).toBe(false);
+    expect(r.lines.param_efficiency_analysis).toContain(
+      "pruning_potential=8.198e-4 (gaussian baseline 7.979e-4; t=0.001 is below the histogram's resolution of 0.1 RMS: share approximate, exact in [0, 0.08198], above or below the baseline not decided)",
+    );
+  });
+
+  it('mlp_final_naninf: the 3 non-finite values of fc1.weight are listed and left out of the pruning share', async () => {
+    // numpy: fc1.weight has 1 non-finite value in each of rows 0, 64 and 127 (whose finite rest is live);
+    // 8949 of the 109,181 finite weights are below 0.1 x their tensor's finite RMS
+    const r = await analyse([`${T}mlp_ep4.safetensors`, `${T}mlp_final_naninf.safetensors`]);
+    const b = r.eff.detail.b;
+    expect(b.non_finite).toEqual([{ tensor: 'fc1.weight', values: 3, params: 100352, judged: true }]);
+    expect([b.params, b.pruning_over, b.utilization_over]).toEqual([109184, 109181, 109184]);
+    expect(r.eff.pruning_potential).toBe(8949 / 109181);
+    expect(r.eff.utilization).toBe(1);
+    expect(b.matrices.find((m) => m.tensor === 'fc1.weight')).toMatchObject({ non_finite_values: 3, units: 128, live_units: 128, units_apart: 0 });
+    expect(r.eff.detail.a.non_finite).toEqual([]);
+    expect(r.lines.param_efficiency_analysis).toContain('; non-finite values (shares over the finite elements): fc1.weight 3/100352; stable rank: ');
+  });
+
+  it('a NaN row through the engine (its norm over finite elements is 0): set apart, not a dead unit', async () => {
+    // fc.weight [4, 6]: rows [0.01, 1 x 5], [1 x 6], [NaN x 6], [1 x 6] in B, all finite in A. Finite RMS
+    // sqrt(17.0001 / 18): 1 of 18 below 0.1 RMS; 3 live units of 3 judged (counting the row dead: 0.75)
+    const rows = (r2: number[]) => [0.01, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ...r2, 1, 1, 1, 1, 1, 1];
+    const file = (name: string, r2: number[]) => writeTemp(`${name}.safetensors`, buildSafetensors({ 'fc.weight': { dtype: 'F32', shape: [4, 6], values: rows(r2) } }));
+    const r = (await analyse([file('pe_row_a', [1, 1, 1, 1, 1, 1]), file('pe_row_b', new Array<number>(6).fill(NaN))])).eff;
+    expect(r.utilization).toBe(1);
+    expect(r.efficiency_ratio).toBe(1);
+    expect(r.pruning_potential).toBeCloseTo(1 / 18, 15);
+    expect(r.detail.b).toMatchObject({ params: 24, pruning_over: 18, utilization_over: 18, non_finite: [{ tensor: 'fc.weight', values: 6, params: 24, judged: true }] });
+    expect(r.detail.b.matrices[0]).toMatchObject({ units: 4, live_units: 3, units_apart: 1 });
   });
 });

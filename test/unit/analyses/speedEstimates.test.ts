@@ -36,6 +36,21 @@ describe('#8 inference speed', () => {
     expect(inferenceSpeedEstimate.format(r)[0]).toMatch(/; at batch 1 the per-op overhead \(3 ops x 5 us = 15 us\) is most of the time \(roofline 0\.02486 us for A, 0\.01243 us for B\): it pulls speed_ratio toward 1 from the roofline's 2x$/);
   });
 
+  it('the overhead sentence counts the ops charged: covered ones only, an op not covered has no time', () => {
+    const c = config({ hardware_profile: 'a100' });
+    const conv = { data: gaussian(72, 1), shape: [8, 1, 3, 3] };
+    // 3 linear layers covered + 1 conv not covered (no input shape) on both sides: 3 x 5 us = 15 us, not 4 x 5 us
+    const r = inferenceSpeedEstimate.run({ run: pairRun({ ...linear(64, 3), 'c1.weight': conv }, { ...linear(64, 3, 'F16'), 'c1.weight': conv }), config: c });
+    expect([r.detail.a.ops, r.detail.a.time1.ops, r.detail.b.time1.ops]).toEqual([4, 3, 3]);
+    expect(r.detail.a.time1.overhead).toBeCloseTo(15e-6, 18);
+    expect(inferenceSpeedEstimate.format(r)[0]).toContain('; at batch 1 the per-op overhead (3 covered ops x 5 us = 15 us; the 1 not covered has no time and no overhead) is most of the time (');
+    // A and B charged differently: A 2 linear layers (10 us), B 3 linear layers + 1 conv not covered (15 us)
+    const d = inferenceSpeedEstimate.run({ run: pairRun(linear(64, 2), { ...linear(64, 3, 'F16'), 'c1.weight': conv }), config: c });
+    expect(inferenceSpeedEstimate.format(d)[0]).toContain('per-op overhead (2 / 3 covered ops x 5 us = 10 us / 15 us; the 0 / 1 not covered have no time and no overhead) is most');
+    const p = performanceImpactEstimate.format(performanceImpactEstimate.run({ run: pairRun({ ...linear(64, 3), 'c1.weight': conv }, { ...linear(64, 3, 'F16'), 'c1.weight': conv }), config: c }))[0];
+    expect(p).toContain('; at batch 1 the per-op overhead (3 covered ops x 5 us = 15 us; the 1 not covered has no time and no overhead) is most of the time (');
+  });
+
   it('cpu (default): F16 is converted, so no speedup; BF16 is native', () => {
     const f16 = inferenceSpeedEstimate.run({ run: pairRun(linear(64, 2), linear(64, 2, 'F16')), config: config() });
     expect(f16.profile).toBe('cpu');

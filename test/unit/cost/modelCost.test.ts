@@ -131,6 +131,75 @@ describe('modelCost', () => {
     expect([fits.input_shape_problem, fits.coverage]).toEqual([null, 1]);
   });
 
+  it('an input shape that fits no conv layer is ignored for them: coverage, confidence inputs and conv inputs as without a shape', () => {
+    // the CNN of the tests above (conv1 [16, 1, 3, 3], conv2 [32, 16, 3, 3], fc [64, 1568] = 32 x 49, head)
+    const entries = [e('conv1.weight', [16, 1, 3, 3]), e('bn1.weight', [16]), e('bn1.bias', [16]), e('conv2.weight', [32, 16, 3, 3]), e('fc.weight', [64, 1568]), e('head.weight', [10, 64])];
+    const none = modelCost(structure(entries), TOY, { batch: 1, inputShape: null });
+    // covered: fc 2 x 64 x 1568 + head 2 x 10 x 64 = 201984; uncovered at 49 positions each: conv1 2 x 144, conv2 2 x 4608, bn1 5 x 16
+    const covered = 2 * 64 * 1568 + 2 * 10 * 64;
+    const lower = 49 * (2 * 144 + 2 * 4608 + 5 * 16);
+    expect(none.coverage).toBe(covered / (covered + lower));
+    const noneNote = 'conv layers not covered; at least 49 output positions each (the flatten into fc.weight), used for the coverage bound';
+    expect(none.positions_note).toBe(noneNote);
+    const noShapeInputs = none.layers.filter((l) => l.kind === 'conv').map((l) => l.conv_input);
+    // wrong rank (the uncovered convs were costed at 1 position for the coverage before: 0.95), 3 channels for a
+    // 1-channel conv1, and fewer positions than fc needs after the last conv (25 or 1 < 49): all as without a shape
+    for (const shape of [[1, 28], [3, 28, 28], [1, 5, 5], [1, 1, 1]]) {
+      const c = modelCost(structure(entries), TOY, { batch: 1, inputShape: shape });
+      expect(c.coverage, shape.join(',')).toBe(none.coverage);
+      expect(c.flops).toBe(covered);
+      expect(c.positions_note).toBe(noneNote);
+      expect(c.layers.filter((l) => l.kind === 'conv').map((l) => l.conv_input)).toEqual(noShapeInputs);
+      expect(c.input_shape_problem).not.toBeNull();
+      expect(c.layers.filter((l) => !l.covered).map((l) => l.reason)).toEqual(Array(3).fill(`not covered: ${c.input_shape_problem}`));
+    }
+    const small = modelCost(structure(entries), TOY, { batch: 1, inputShape: [1, 5, 5] });
+    expect(small.input_shape_problem).toBe(
+      'the input shape 1,5,5 has 25 positions per channel, but fc.weight [64, 1568] after the last conv conv2.weight takes 1568 inputs = 32 channels x 49 positions, and same padding and downsampling never enlarge a map',
+    );
+    // 7 x 7 = 49 positions is the smallest shape that fits: no downsampling, both convs at 49 positions
+    const fit = modelCost(structure(entries), TOY, { batch: 1, inputShape: [1, 7, 7] });
+    expect(fit.input_shape_problem).toBeNull();
+    expect(fit.layers.filter((l) => l.kind === 'conv').map((l) => l.positions)).toEqual([49, 49]);
+    expect(fit.coverage).toBe(1);
+    expect(fit.positions_note).toBe('same padding; downsampling 1x in positions spread evenly over 2 conv stage(s), ending at 49 positions per channel as fc.weight (1568 inputs = 32 channels x 49) implies');
+  });
+
+  it('with a depth order the groups come from it, with or without an input shape: a [16, 1, 3, 3] first conv is an ordinary conv on its 1 input channel', () => {
+    const entries = [e('conv1.weight', [16, 1, 3, 3]), e('conv2.weight', [32, 16, 3, 3]), e('fc.weight', [64, 1568]), e('head.weight', [10, 64])];
+    const s = structure(entries);
+    expect(s.depth_order?.layers).toEqual(['conv1.weight', 'conv2.weight', 'fc.weight', 'head.weight']);
+    const c = modelCost(s, TOY, { batch: 1, inputShape: null });
+    const by = Object.fromEntries(c.layers.map((l) => [l.name, l.conv_input]));
+    expect(by['conv1.weight']).toEqual({ channels: 1, groups: 1, depthwise: false, source: 'first layer' });
+    expect(by['conv2.weight']).toEqual({ channels: 16, groups: 1, depthwise: false, source: 'previous layer' });
+    // a [16, 1, 3, 3] conv after a 16-output conv is still depthwise (groups = in = out = 16), shape or not
+    const dw = modelCost(structure([e('conv1.weight', [16, 3, 3, 3]), e('conv2.weight', [16, 1, 3, 3]), e('fc.weight', [10, 16 * 49])]), TOY, { batch: 1, inputShape: null });
+    expect(dw.layers.map((l) => l.conv_input)).toEqual([{ channels: 3, groups: 1, depthwise: false, source: 'first layer' }, { channels: 16, groups: 16, depthwise: true, source: 'previous layer' }, null]);
+  });
+
+  it('the positions note names why no final size is known: no linear layer after the last conv, or one whose inputs are not a multiple of its channels', () => {
+    const convs = [e('c1.weight', [8, 1, 3, 3]), e('c2.weight', [16, 8, 3, 3])];
+    const ordered = (entries: TensorEntry[]) => recognizeStructure({ entries, metadata: {}, orderIsDepth: true });
+    const bare = modelCost(ordered(convs), TOY, { batch: 1, inputShape: [1, 10, 10] });
+    expect(bare.positions_note).toBe('same padding and no downsampling assumed (no linear layer follows the last conv c2.weight, so nothing tells the final size): an upper bound');
+    expect(bare.layers.map((l) => l.positions)).toEqual([100, 100]);
+    const odd = modelCost(ordered([...convs, e('fc.weight', [10, 100])]), TOY, { batch: 1, inputShape: [1, 10, 10] });
+    expect(odd.positions_note).toBe('same padding and no downsampling assumed (the 100 inputs of fc.weight after the last conv are not a multiple of its 16 output channels, so nothing tells the final size): an upper bound');
+    expect(odd.input_shape_problem).toBeNull();
+  });
+
+  it('per-op overhead is charged to the ops with a time: covered and counted (time1.ops)', () => {
+    const p: HardwareProfile = { ...TOY, op_overhead: 1e-6 };
+    const entries = [e('conv1.weight', [16, 1, 3, 3]), e('conv2.weight', [32, 16, 3, 3]), e('fc.weight', [64, 1568]), e('head.weight', [10, 64])];
+    const none = modelCost(structure(entries), p, { batch: 4, inputShape: null });
+    expect([none.ops, none.time1.ops, none.time_batch.ops]).toEqual([4, 2, 2]);
+    expect(none.time1.overhead).toBeCloseTo(2e-6, 18);
+    const shaped = modelCost(structure(entries), p, { batch: 4, inputShape: [1, 28, 28] });
+    expect([shaped.ops, shaped.time1.ops]).toEqual([4, 4]);
+    expect(shaped.time1.overhead).toBeCloseTo(4e-6, 18);
+  });
+
   it('an ONNX If counts one branch: the costlier, nested Ifs likewise; the other branch is listed as not counted', () => {
     const entries = [
       e('fc.weight', [16, 16]),
