@@ -5,7 +5,12 @@
  *
  * ```
  * diffai [##########--------------]  41%  0.81/1.98 GB  118/290 tensors  15.2 GB/s  ETA 0:01
+ * diffai spectral [#################-------]  72%  14.40/20.00 GB  9.8 GB/s  ETA 0:01
  * ```
+ *
+ * One bar covers the whole run: the reports count every phase in one total (see `DiffProgress`), the
+ * label names the phase running, the bar never moves back, and the rate and ETA are those of the run
+ * so far (bytes per second since the first report), not of the current phase.
  *
  * @module
  */
@@ -35,6 +40,9 @@ const PHASE_LABEL: Record<string, string> = {
   unit_norms: 'unit norms ',
   trajectory: 'trajectory ',
   low_rank: 'low rank ',
+  spectral: 'spectral ',
+  histograms: 'histograms ',
+  dequant: 'dequant ',
 };
 
 /** Bytes as GB with two decimals (the unit of the benchmark figures). */
@@ -80,6 +88,16 @@ export function renderProgressLine(p: DiffProgress, rate: number, columns: numbe
 }
 
 /**
+ * The rate of the run in bytes per second between its first report and now (times in
+ * milliseconds); NaN until 0.2 s have passed or while nothing has been done.
+ */
+export function runRate(start: { t: number; bytes: number }, now: { t: number; bytes: number }): number {
+  const dt = (now.t - start.t) / 1000;
+  const bytes = now.bytes - start.bytes;
+  return dt > 0.2 && bytes > 0 ? bytes / dt : NaN;
+}
+
+/**
  * A progress bar fed with {@link DiffProgress} reports (the `onProgress` callback of `compare`).
  * Call {@link ProgressBar.stop} when the work ends or fails: it erases the line.
  */
@@ -91,9 +109,13 @@ export class ProgressBar {
   private drawn = false;
   private stopped = false;
   private last: DiffProgress | null = null;
+  /** bytesDone of the last report as received. */
+  private lastDone = -Infinity;
   private lastDraw = -Infinity;
-  /** Start of the current phase, for the rate: [time, bytesDone]. */
-  private phaseStart: { phase: string; t: number; bytes: number } | null = null;
+  /** The first report, for the rate of the run: [time, bytesDone]. */
+  private start: { t: number; bytes: number } | null = null;
+  /** The largest fraction done shown so far (the bar never moves back). */
+  private shown = 0;
 
   constructor(
     private readonly stream: ProgressStream,
@@ -114,14 +136,22 @@ export class ProgressBar {
     }, options.delayMs ?? 1000);
   }
 
-  /** Records a progress report; redraws at most every `intervalMs` once the delay has passed. */
+  /**
+   * Records a progress report; redraws at most every `intervalMs` once the delay has passed. Within a
+   * run `bytesDone` never decreases; a report with a smaller one starts a new run (a directory
+   * comparison diffs its file pairs one after another): the bar and the rate start again.
+   */
   readonly update = (p: DiffProgress): void => {
     if (this.stopped) return;
-    const t = this.now();
-    if (!this.phaseStart || this.phaseStart.phase !== p.phase || p.bytesDone < this.phaseStart.bytes) {
-      this.phaseStart = { phase: p.phase, t, bytes: p.bytesDone };
+    if (p.bytesDone < this.lastDone) {
+      this.start = null;
+      this.shown = 0;
     }
-    this.last = p;
+    this.lastDone = p.bytesDone;
+    this.start ??= { t: this.now(), bytes: p.bytesDone };
+    const frac = p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : 0;
+    this.shown = Math.max(this.shown, frac);
+    this.last = frac < this.shown ? { ...p, bytesDone: this.shown * p.bytesTotal } : p;
     this.draw(false);
   };
 
@@ -138,9 +168,7 @@ export class ProgressBar {
     const t = this.now();
     if (!force && t - this.lastDraw < this.intervalMs) return;
     this.lastDraw = t;
-    const start = this.phaseStart!;
-    const dt = (t - start.t) / 1000;
-    const rate = dt > 0.2 ? (this.last.bytesDone - start.bytes) / dt : NaN;
+    const rate = runRate(this.start!, { t, bytes: this.last.bytesDone });
     this.stream.write(`\r${renderProgressLine(this.last, rate, this.stream.columns || 80)}\x1b[K`);
     this.drawn = true;
   }

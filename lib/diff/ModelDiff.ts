@@ -114,9 +114,9 @@ export interface TensorDiff {
 }
 
 /**
- * Spectral norm of a matrix M by seeded Golub-Kahan-Lanczos bidiagonalization (a power method with full
- * reorthogonalization: `lib/diff/spectralNorm.ts`), run until the relative change of the sigma_max^2
- * estimate falls below 1e-10 twice in a row, or 300 steps.
+ * Spectral norm of a matrix M by seeded Lanczos on M^T M (`lib/diff/spectralNorm.ts`; one pass over M per
+ * step through the native `gram` call, M^T (M v) row by row), run until the relative change of the
+ * sigma_max^2 estimate stays below 1e-6 for 3 steps in a row, or 300 steps.
  */
 export interface SpectralNorm {
   /** The matrix view [rows, cols]. */

@@ -17,12 +17,22 @@ import { lowRankEnergy, lowRankTestRank } from './lowRankEnergy.js';
 import { tensorEntries } from './tensorEntries.js';
 import { isComparable, kindOf, matchTensors, type TensorMatch } from './matchTensors.js';
 import type { DiffRun, DiffSummary, InputInfo, ModelDiff, TensorDiff, TrajectoryStep } from './ModelDiff.js';
+import { weightTensors } from './modelSteps.js';
 import { PackedJobTable } from './PackedJobTable.js';
 import { pairDiffFromRecord, statsFromRecord } from './records.js';
-import { toRawRef } from './toRawRef.js';
+import { estimatePhases, RunProgress, type RunShape } from './runProgress.js';
+import { SPECTRAL_EXPECTED_ITERATIONS } from './spectralNorm.js';
+import { byteLengthOfSource, toRawRef } from './toRawRef.js';
 import { layoutOf, unitViewOf } from './unitAxis.js';
 
-/** Progress of a diff, reported to {@link DiffOptions.onProgress}. */
+/**
+ * Progress of a diff, reported to {@link DiffOptions.onProgress}. `bytesDone` / `bytesTotal` count the
+ * whole run: every phase it will go through has a share of the total sized by the bytes it is
+ * expected to read (exact for the statistics pass; for the spectral step, which iterates, an estimate
+ * of its steps), and each phase's progress is placed inside its share (`lib/diff/runProgress.ts`).
+ * `bytesDone` never decreases; `bytesTotal` can only shrink (when a phase turns out smaller than
+ * planned).
+ */
 export interface DiffProgress {
   /** What is running: `stats` (the diff itself), then the extra work analyses asked for. */
   phase: 'stats' | 'unit_norms' | 'trajectory' | 'low_rank' | 'spectral' | 'histograms' | 'dequant';
@@ -84,19 +94,25 @@ export async function diffModels(models: readonly ModelFile[], options: DiffOpti
     plans.push({ from: 0, to: models.length - 1, matches: matchTensors(models[0], models[models.length - 1], keep) });
   }
 
+  const needs = options.needs ?? {};
+  // One progress total for the whole run: each phase reports its own bytes, placed in its share.
+  const progress = options.onProgress ? new RunProgress(options.onProgress, estimatePhases(runShape(models, plans), needs, SPECTRAL_EXPECTED_ITERATIONS)) : undefined;
+  const opts: DiffOptions = progress ? { ...options, onProgress: progress.report } : options;
   const abort = linkAbort(native, options.signal);
   try {
-    const diffs = await computeDiffs(native, plans, epsilon, options, abort);
+    const diffs = await computeDiffs(native, plans, epsilon, opts, abort);
     const pairs = diffs.slice(0, models.length - 1);
     const overall = models.length > 2 ? diffs[diffs.length - 1] : pairs[0];
     const run: DiffRun = { inputs, pairs, overall };
-    const needs = options.needs ?? {};
-    if (needs.unitNorms) await computeUnitNorms(native, models, plans, diffs, options, abort);
-    if (needs.trajectory && models.length >= 3) run.trajectory = await computeTrajectory(native, models, keep, options, abort);
-    if (needs.lowRank) await computeLowRank(native, plans, diffs, options, abort);
-    if (needs.spectral) await computeSpectral(native, models, plans, diffs, workOptions('spectral', options, abort));
-    if (needs.histograms) await computeHistograms(native, models, plans, diffs, workOptions('histograms', options, abort));
-    if (needs.dequant) await computeDequant(native, models, plans, diffs, epsilon, workOptions('dequant', options, abort));
+    if (needs.unitNorms) await computeUnitNorms(native, models, plans, diffs, opts, abort);
+    if (needs.trajectory && models.length >= 3) run.trajectory = await computeTrajectory(native, models, keep, opts, abort);
+    if (needs.lowRank) {
+      progress?.revise('low_rank', 4 * lowRankTargets(plans, diffs).reduce((s, x) => s + x.bytes, 0));
+      await computeLowRank(native, plans, diffs, opts, abort);
+    }
+    if (needs.spectral) await computeSpectral(native, models, plans, diffs, workOptions('spectral', opts, abort));
+    if (needs.histograms) await computeHistograms(native, models, plans, diffs, workOptions('histograms', opts, abort));
+    if (needs.dequant) await computeDequant(native, models, plans, diffs, epsilon, workOptions('dequant', opts, abort));
     return run;
   } finally {
     abort?.dispose();
@@ -133,6 +149,26 @@ function inputInfo(m: ModelFile): InputInfo {
     order: m.tensors.map((t) => t.name),
     entries: tensorEntries(m),
   };
+}
+
+/** The sizes {@link estimatePhases} plans a run's progress with. */
+function runShape(models: readonly ModelFile[], plans: readonly PairPlan[]): RunShape {
+  let statsBytes = 0;
+  let changedMatrixBytes = 0;
+  let codedPairBytes = 0;
+  for (const plan of plans) {
+    for (const m of plan.matches) {
+      const a = m.a ? byteLengthOfSource(m.a) : 0;
+      const b = m.b ? byteLengthOfSource(m.b) : 0;
+      statsBytes += a + b;
+      if (!isComparable(m)) continue;
+      if (kindOf(m) === 'float' && m.a!.shape.length >= 2 && lowRankTestRank(m.a!.shape[0], m.a!.count / m.a!.shape[0]) >= 1) changedMatrixBytes += a + b;
+      if (kindOfDescriptor(m.a!) !== 'float' || kindOfDescriptor(m.b!) !== 'float') codedPairBytes += a + b;
+    }
+  }
+  let weightBytes = 0;
+  for (const w of weightTensors(models, plans).list) weightBytes += byteLengthOfSource(w.t);
+  return { modelBytes: models.map((m) => m.bytes), statsBytes, weightBytes, changedMatrixBytes, codedPairBytes };
 }
 
 interface LinkedAbort {
@@ -348,13 +384,9 @@ function sameShape(x: readonly number[], y: readonly number[]): boolean {
   return x.length === y.length && x.every((d, i) => d === y[i]);
 }
 
-async function computeLowRank(
-  native: RawAddon,
-  plans: PairPlan[],
-  diffs: ModelDiff[],
-  options: DiffOptions,
-  abort: LinkedAbort | undefined,
-): Promise<void> {
+/** The matrix pairs the low-rank test runs on: changed float pairs of >= 2 dimensions whose test rank is >= 1. */
+function lowRankTargets(plans: readonly PairPlan[], diffs: readonly ModelDiff[]): { p: number; i: number; rows: number; cols: number; k: number; bytes: number }[] {
+  const out: { p: number; i: number; rows: number; cols: number; k: number; bytes: number }[] = [];
   for (let p = 0; p < plans.length; p++) {
     for (let i = 0; i < plans[p].matches.length; i++) {
       const m = plans[p].matches[i];
@@ -364,8 +396,32 @@ async function computeLowRank(
       const cols = m.a.count / rows;
       const k = lowRankTestRank(rows, cols);
       if (k < 1) continue;
-      const energy = await lowRankEnergy(native, toRawRef(m.a), toRawRef(m.b), rows, cols, k, t.diff.diff_sq, workOptions('low_rank', options, abort));
-      if (energy !== null) t.lowRank = { rank: k, energy };
+      out.push({ p, i, rows, cols, k, bytes: byteLengthOfSource(m.a) + byteLengthOfSource(m.b) });
     }
+  }
+  return out;
+}
+
+async function computeLowRank(
+  native: RawAddon,
+  plans: PairPlan[],
+  diffs: ModelDiff[],
+  options: DiffOptions,
+  abort: LinkedAbort | undefined,
+): Promise<void> {
+  const targets = lowRankTargets(plans, diffs);
+  // Progress by tensor (each takes 4 native passes over A and B, each reporting on its own).
+  let total = 0;
+  for (const x of targets) total += 4 * x.bytes;
+  const report = workOptions('low_rank', options, abort, 0, total).onProgress;
+  const work: RawWorkOptions = { abort: abort?.handle };
+  let done = 0;
+  for (const { p, i, rows, cols, k, bytes } of targets) {
+    const m = plans[p].matches[i];
+    const t = diffs[p].tensors[i];
+    const energy = await lowRankEnergy(native, toRawRef(m.a!), toRawRef(m.b!), rows, cols, k, t.diff!.diff_sq, work);
+    if (energy !== null) t.lowRank = { rank: k, energy };
+    done += 4 * bytes;
+    report?.(done, total);
   }
 }

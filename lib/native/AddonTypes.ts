@@ -163,6 +163,15 @@ export interface RawMatmulJob {
   transpose: boolean;
 }
 
+/** A gram job, see {@link RawAddon.gram}: the tensor viewed as a row-major matrix M [rows, cols]. */
+export interface RawGramJob {
+  ref: RawTensorRef;
+  rows: number;
+  cols: number;
+  /** The vector, `cols` float64 values (copied when the call starts). */
+  v: Float64Array;
+}
+
 /** Options of the asynchronous kernels. */
 export interface RawWorkOptions {
   /**
@@ -254,11 +263,20 @@ export interface RawAddon extends RawModelKernels {
    * Dense products with a tensor viewed as a row-major matrix M [rows, cols], where M = A, or
    * M = B - A when `b` is given (the update, never materialised). With `transpose` false:
    * out = M X, X [cols, k] row-major, out [rows, k]. With `transpose` true: out = X^T M, X [rows, k],
-   * out [k, cols]. Accumulates in float64. Used for power iteration (k = 1) and randomized range
-   * finding (Halko, Martinsson and Tropp 2011). One job per call; out is caller-allocated.
+   * out [k, cols]. Accumulates in float64. Used for randomized range finding (Halko, Martinsson and
+   * Tropp 2011; the spectral step uses {@link RawAddon.gram}). One job per call; out is caller-allocated.
    */
   matmul(job: RawMatmulJob, out: Float64Array, options?: RawWorkOptions): Promise<void>;
   matmulSync(job: RawMatmulJob, out: Float64Array): void;
+
+  /**
+   * The row pass of the spectral step (`lib/diff/spectralNorm.ts`): for every job, M^T (M v) =
+   * sum over rows r of (row_r . v) row_r, in float64 with M's non-finite elements read as 0, reading
+   * each row of M from memory once. Writes `cols` float64 per job, concatenated in job order; the
+   * jobs of one call share the thread pool. Results are bit-identical at any thread count.
+   */
+  gram(jobs: RawGramJob[], out: Float64Array, options?: RawWorkOptions): Promise<void>;
+  gramSync(jobs: RawGramJob[], out: Float64Array): void;
 
   /**
    * The bandwidth probe of `bench/`: reads every byte of each ref once with the plain read of the

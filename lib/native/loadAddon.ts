@@ -34,6 +34,8 @@ const REQUIRED_EXPORTS = [
   'axisNorms',
   'matmul',
   'matmulSync',
+  'gram',
+  'gramSync',
   'readProbe',
   'dequantPair',
   'histogram',

@@ -7,6 +7,7 @@
 #include "addon/args.h"
 #include "addon/errors.h"
 #include "addon/kernel_worker.h"
+#include "core/job_gram.h"
 #include "core/jobs.h"
 #include "core/jobs_model.h"
 #include "core/moments.h"
@@ -228,6 +229,44 @@ Prepared PrepareMatmul(Napi::Env env, const Napi::CallbackInfo& info) {
   return p;
 }
 
+// gram(jobs, out): jobs = [{ref, rows, cols, v}], v a Float64Array of cols values (copied: JS may
+// reuse it while the job runs); out gets cols values per job.
+Prepared PrepareGram(Napi::Env env, const Napi::CallbackInfo& info) {
+  Prepared p;
+  Napi::Array arr = ParseJobsArray(env, info[0]);
+  auto jobs = std::make_shared<std::vector<GramJob>>();
+  auto vs = std::make_shared<std::vector<std::vector<double>>>(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    const std::string what = At("jobs", i);
+    Napi::Object o = JobObject(env, arr.Get(i), what);
+    GramJob job;
+    job.m = ParseRef(env, o.Get("ref"), what + ".ref", &p.keep);
+    job.rows = GetIndex(env, o, "rows", what);
+    job.cols = GetIndex(env, o, "cols", what);
+    uint64_t rc = 0;
+    if (!CheckedMul(job.rows, job.cols, &rc) || rc != job.m.count) {
+      ThrowError(env, Code::kInvalidArgument,
+                 what + ": rows * cols (" + std::to_string(job.rows) + " * " +
+                     std::to_string(job.cols) + ") must equal the element count " +
+                     std::to_string(job.m.count));
+    }
+    Napi::Value v = o.Get("v");
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        v.As<Napi::Float64Array>().ElementLength() != job.cols) {
+      ThrowError(
+          env, Code::kInvalidArgument,
+          what + ".v must be a Float64Array of cols = " + std::to_string(job.cols) + " values");
+    }
+    Napi::Float64Array va = v.As<Napi::Float64Array>();
+    (*vs)[i].assign(va.Data(), va.Data() + job.cols);
+    p.out_len += job.cols;
+    jobs->push_back(std::move(job));
+  }
+  for (size_t i = 0; i < jobs->size(); ++i) (*jobs)[i].v = (*vs)[i].data();
+  p.body = [jobs, vs](ExecContext& ctx, double* out) { return RunGram(*jobs, out, ctx); };
+  return p;
+}
+
 // The optional affine map of a dequantPair side: {outer, n, inner, scale, offset} with n-value
 // Float64Arrays (copied: the job owns them).
 void ParseAffine(Napi::Env env, const Napi::Value& v, const std::string& what, DequantSide* side) {
@@ -436,6 +475,8 @@ void RegisterKernelFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("axisNorms", Napi::Function::New<Async<PrepareAxisNorms>>(env, "axisNorms"));
   exports.Set("matmul", Napi::Function::New<Async<PrepareMatmul>>(env, "matmul"));
   exports.Set("matmulSync", Napi::Function::New<Sync<PrepareMatmul>>(env, "matmulSync"));
+  exports.Set("gram", Napi::Function::New<Async<PrepareGram>>(env, "gram"));
+  exports.Set("gramSync", Napi::Function::New<Sync<PrepareGram>>(env, "gramSync"));
   exports.Set("readProbe", Napi::Function::New<Async<PrepareReadProbe>>(env, "readProbe"));
   exports.Set("dequantPair", Napi::Function::New<Async<PrepareDequantPair>>(env, "dequantPair"));
   exports.Set("histogram", Napi::Function::New<Async<PrepareHistogram>>(env, "histogram"));

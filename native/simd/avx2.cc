@@ -7,7 +7,8 @@
 // counting (vcmpps + vmovmskps + popcnt recount otherwise); in pair, vcmpps (all-ones lanes)
 // subtracted from integer counters to count zeros and changed positions, and prefetcht0 ahead of
 // the two streams. Lane sums
-// are widened with vcvtps2pd into float64 vectors every kLaneRun additions per lane.
+// are widened with vcvtps2pd into float64 vectors every kLaneRun additions per lane. The gram pass
+// of the spectral step: vcvtps2pd and vfmadd231pd in float64 (4 lanes), prefetcht0 for 2-byte rows.
 //
 // As in avx512.cc, a block whose float32 sums are not finite is recomputed by the float64
 // reference. Compiled with per-file target options, never -march.
@@ -416,6 +417,110 @@ uint64_t ReadBytes(const uint8_t* p, size_t n) {
   return sum;
 }
 
+// The gram pass of the spectral step (kernels.h GramFn) in float64: 4 elements per ymm, converted
+// by vcvtps2pd (after vcvtph2ps for F16, vpmovzxwd + vpslld 16 for BF16). Four rows at a time: two
+// accumulators per row (8 independent FMA chains) sharing each load of v; the axpy loads and
+// stores acc once for the four rows. Tails are scalar.
+struct GramF32 {
+  static constexpr int kSrc = kSrcF32;
+  static constexpr size_t kSize = 4;
+  static __m256d D4(const uint8_t* p) {
+    return _mm256_cvtps_pd(_mm_loadu_ps(reinterpret_cast<const float*>(p)));
+  }
+  static double S(const uint8_t* p) { return LoadF32::S(p); }
+};
+
+struct GramF16 {
+  static constexpr int kSrc = kSrcF16;
+  static constexpr size_t kSize = 2;
+  static __m256d D4(const uint8_t* p) {
+    return _mm256_cvtps_pd(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  }
+  static double S(const uint8_t* p) { return LoadF16::S(p); }
+};
+
+struct GramBF16 {
+  static constexpr int kSrc = kSrcBF16;
+  static constexpr size_t kSize = 2;
+  static __m256d D4(const uint8_t* p) {
+    const __m128i h = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    return _mm256_cvtps_pd(_mm_castsi128_ps(_mm_slli_epi32(_mm_cvtepu16_epi32(h), 16)));
+  }
+  static double S(const uint8_t* p) { return LoadBF16::S(p); }
+};
+
+// acc += t[0] row0 + ... + t[R-1] row(R-1), rows finite. With `next` set (2-byte sources), the
+// rows `next` bytes further (the next group) are prefetched, one line per row every 64 bytes (see
+// avx512.cc).
+template <class L, int R>
+void GramAxpy(const uint8_t* const* p, const double* t, size_t cols, double* acc, size_t next) {
+  __m256d tv[R];
+  for (int k = 0; k < R; ++k) tv[k] = _mm256_set1_pd(t[k]);
+  size_t c = 0;
+  for (; c + 4 <= cols; c += 4) {
+    if (next != 0 && (c * L::kSize) % 64 == 0) {
+      for (int k = 0; k < R; ++k)
+        _mm_prefetch(reinterpret_cast<const char*>(p[k] + next + c * L::kSize), _MM_HINT_T0);
+    }
+    __m256d a = _mm256_loadu_pd(acc + c);
+    for (int k = 0; k < R; ++k) a = _mm256_fmadd_pd(tv[k], L::D4(p[k] + c * L::kSize), a);
+    _mm256_storeu_pd(acc + c, a);
+  }
+  for (; c < cols; ++c) {
+    double a = acc[c];
+    for (int k = 0; k < R; ++k) a += t[k] * L::S(p[k] + c * L::kSize);
+    acc[c] = a;
+  }
+}
+
+// R rows starting at p[0..R): their dot products with v, then the axpy (rows holding NaN or Inf
+// through GramRowExact); `next` as in GramAxpy.
+template <class L, int R>
+void GramRows(const uint8_t* const* p, size_t cols, const double* v, double* acc, size_t next) {
+  __m256d s0[R], s1[R];
+  for (int k = 0; k < R; ++k) s0[k] = s1[k] = _mm256_setzero_pd();
+  size_t c = 0;
+  for (; c + 8 <= cols; c += 8) {
+    const __m256d v0 = _mm256_loadu_pd(v + c);
+    const __m256d v1 = _mm256_loadu_pd(v + c + 4);
+    for (int k = 0; k < R; ++k) {
+      s0[k] = _mm256_fmadd_pd(L::D4(p[k] + c * L::kSize), v0, s0[k]);
+      s1[k] = _mm256_fmadd_pd(L::D4(p[k] + (c + 4) * L::kSize), v1, s1[k]);
+    }
+  }
+  double t[R];
+  bool finite = true;
+  for (int k = 0; k < R; ++k) {
+    t[k] = SumLanes(_mm256_add_pd(s0[k], s1[k]));
+    for (size_t i = c; i < cols; ++i) t[k] += L::S(p[k] + i * L::kSize) * v[i];
+    finite = finite && Finite(t[k]);
+  }
+  if (finite) return GramAxpy<L, R>(p, t, cols, acc, next);
+  for (int k = 0; k < R; ++k) {
+    if (Finite(t[k])) {
+      GramAxpy<L, 1>(p + k, t + k, cols, acc, 0);
+    } else {
+      GramRowExact(SrcDType(static_cast<Src>(L::kSrc)), p[k], 0, cols, v, acc);
+    }
+  }
+}
+
+template <class L>
+void Gram(const uint8_t* src, size_t rows, size_t cols, const double* v, double* acc) {
+  const size_t row_bytes = cols * L::kSize;
+  const bool prefetch = L::kSize == 2;
+  size_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const uint8_t* p[4] = {src + r * row_bytes, src + (r + 1) * row_bytes,
+                           src + (r + 2) * row_bytes, src + (r + 3) * row_bytes};
+    GramRows<L, 4>(p, cols, v, acc, prefetch && r + 8 <= rows ? 4 * row_bytes : 0);
+  }
+  for (; r < rows; ++r) {
+    const uint8_t* p[1] = {src + r * row_bytes};
+    GramRows<L, 1>(p, cols, v, acc, 0);
+  }
+}
+
 constexpr Kernels kAvx2 = {
     Level::kAvx2,
     "avx2",
@@ -425,6 +530,7 @@ constexpr Kernels kAvx2 = {
      {Pair<LoadF16, LoadF32>, Pair<LoadF16, LoadF16>, Pair<LoadF16, LoadBF16>},
      {Pair<LoadBF16, LoadF32>, Pair<LoadBF16, LoadF16>, Pair<LoadBF16, LoadBF16>}},
     ReadBytes,
+    {Gram<GramF32>, Gram<GramF16>, Gram<GramBF16>},
 };
 
 }  // namespace

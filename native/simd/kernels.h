@@ -44,6 +44,16 @@ using PairFn = void (*)(const uint8_t* a, const uint8_t* b, size_t n, const Pair
 // probe (core/job_probe.cc), as fast as the level's loads allow and nothing else.
 using ReadFn = uint64_t (*)(const uint8_t* p, size_t n);
 
+// The row pass of the spectral step (core/job_gram.cc): for each of `rows` consecutive rows of
+// `cols` elements at src (row r starts at element r * cols), t = row . v and acc += t * row, in
+// float64 (v and acc hold cols values each; acc is added to). One pass reads each row from memory
+// once: the axpy re-reads the row from cache right after its dot product. The SIMD levels take the
+// rows in groups (acc[c] += t0 r0[c] + t1 r1[c] + ..., in that order; AVX-512 groups of 8, then 4,
+// AVX2 groups of 4) and the rest one at a time, so the result depends only on the level and on
+// where the row range starts and ends. A row holding NaN or Inf (its dot product comes out
+// non-finite) is redone by GramRowExact (simd/reference.h) with those elements read as 0.
+using GramFn = void (*)(const uint8_t* src, size_t rows, size_t cols, const double* v, double* acc);
+
 struct Kernels {
   Level level;
   const char* name;
@@ -51,6 +61,7 @@ struct Kernels {
   StatsFn stats[kSrcCount];
   PairFn pair[kSrcCount][kSrcCount];
   ReadFn read;
+  GramFn gram[kSrcCount];
 };
 
 // Tables of each level; nullptr when the level is not compiled into this build (non-x86 hosts).

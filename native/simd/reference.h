@@ -48,6 +48,13 @@ void RedoStatsBlock(Src src, const uint8_t* p, size_t n, BlockSums* s);
 void RedoPairBlock(Src sa, const uint8_t* a, Src sb, const uint8_t* b, size_t n, double epsilon,
                    PairBlockSums* s);
 
+// One row of the spectral step's gram pass (kernels.h GramFn), every dtype, in float64: over
+// elements [start, start + cols) of a tensor whose element 0 is at `base`, t = row . v and
+// acc += t * row, non-finite elements read as 0. The scalar level's kernel, the SIMD levels' path
+// for rows holding NaN or Inf, and core's path for dtypes without a fused kernel.
+void GramRowExact(DType dtype, const uint8_t* base, uint64_t start, size_t cols, const double* v,
+                  double* acc);
+
 // Element size of a source format.
 inline size_t SrcSize(Src src) { return src == kSrcF32 ? 4 : 2; }
 

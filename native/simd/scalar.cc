@@ -109,6 +109,12 @@ void ScalarPair(const uint8_t* a, const uint8_t* b, size_t n, const PairParams& 
   }
 }
 
+template <int S>
+void ScalarGram(const uint8_t* src, size_t rows, size_t cols, const double* v, double* acc) {
+  const DType d = SrcDType(static_cast<Src>(S));
+  for (size_t r = 0; r < rows; ++r) GramRowExact(d, src, uint64_t{r} * cols, cols, v, acc);
+}
+
 uint64_t ReadBytes(const uint8_t* p, size_t n) {
   // Eight bytes per load; the byte sum of a 64-bit word taken with a multiply-free fold.
   uint64_t sum = 0;
@@ -133,6 +139,7 @@ const Kernels kScalar = {
      {ScalarPair<1, 0>, ScalarPair<1, 1>, ScalarPair<1, 2>},
      {ScalarPair<2, 0>, ScalarPair<2, 1>, ScalarPair<2, 2>}},
     ReadBytes,
+    {ScalarGram<0>, ScalarGram<1>, ScalarGram<2>},
 };
 
 }  // namespace
@@ -450,6 +457,31 @@ void RedoPairBlock(Src sa, const uint8_t* a, Src sb, const uint8_t* b, size_t n,
     SrcToDouble(sa, a + off * SrcSize(sa), m, ba);
     SrcToDouble(sb, b + off * SrcSize(sb), m, bb);
     ExactPairSums(ba, bb, m, epsilon, s);
+  }
+}
+
+void GramRowExact(DType dtype, const uint8_t* base, uint64_t start, size_t cols, const double* v,
+                  double* acc) {
+  // Two passes over the row in pieces on the stack: the dot product needs the whole row before
+  // the axpy can start. Four fixed partial sums keep the order independent of the compiler.
+  double buf[kPiece];
+  double s[4] = {0, 0, 0, 0};
+  for (size_t c0 = 0; c0 < cols; c0 += kPiece) {
+    const size_t m = cols - c0 < kPiece ? cols - c0 : kPiece;
+    ToDouble(dtype, base, start + c0, m, buf);
+    for (size_t i = 0; i < m; ++i) {
+      const double x = std::isfinite(buf[i]) ? buf[i] : 0.0;
+      s[i & 3] += x * v[c0 + i];
+    }
+  }
+  const double t = (s[0] + s[1]) + (s[2] + s[3]);
+  if (t == 0) return;
+  for (size_t c0 = 0; c0 < cols; c0 += kPiece) {
+    const size_t m = cols - c0 < kPiece ? cols - c0 : kPiece;
+    ToDouble(dtype, base, start + c0, m, buf);
+    for (size_t i = 0; i < m; ++i) {
+      if (std::isfinite(buf[i])) acc[c0 + i] += t * buf[i];
+    }
   }
 }
 

@@ -40,5 +40,16 @@ export function makeJobs() {
       epsilon: 0.5,
     },
   ];
-  return { statsJobs, pairJobs, big };
+  // gram: the F32 data as a 4096 x 730 matrix (12 MB: two row ranges), the F16 as 2000 x 1000, and
+  // small matrices batched into shared tasks.
+  const vec = (n) => Float64Array.from({ length: n }, () => u() - 0.5);
+  const gramJobs = [
+    { ref: { data: bytesOf(big), offset: 0, byteLength: 4096 * 730 * 4, dtype: 1, count: 4096 * 730 }, rows: 4096, cols: 730, v: vec(730) },
+    { ref: { data: bytesOf(half), offset: 0, byteLength: 2000 * 1000 * 2, dtype: 2, count: 2000 * 1000 }, rows: 2000, cols: 1000, v: vec(1000) },
+  ];
+  for (let j = 0; j < 20; j++) {
+    const small = big.subarray(j * 1000, j * 1000 + 777);
+    gramJobs.push({ ref: { data: bytesOf(small), offset: 0, byteLength: small.byteLength, dtype: 1, count: 777 }, rows: 21, cols: 37, v: vec(37) });
+  }
+  return { statsJobs, pairJobs, gramJobs, big };
 }

@@ -19,15 +19,18 @@ const hex = (a: Float64Array) => Array.from(new BigUint64Array(a.buffer), (v) =>
 
 describe('determinism', () => {
   it('gives the same bits on every run and with one thread', async () => {
-    const { statsJobs, pairJobs } = makeJobs();
+    const { statsJobs, pairJobs, gramJobs } = makeJobs();
     const native = addon();
-    const runs: { stats: string[]; pair: string[] }[] = [];
+    const runs: { stats: string[]; pair: string[]; gram: string[] }[] = [];
     for (let r = 0; r < 3; r++) {
       const stats = new Float64Array(statsJobs.length * 13);
       const pair = new Float64Array(pairJobs.length * 35);
+      const gram = new Float64Array((gramJobs as { cols: number }[]).reduce((s, j) => s + j.cols, 0));
       await native.stats(statsJobs, stats);
       native.pairSync(pairJobs, pair);
-      runs.push({ stats: hex(stats), pair: hex(pair) });
+      if (r === 1) native.gramSync(gramJobs, gram);
+      else await native.gram(gramJobs, gram);
+      runs.push({ stats: hex(stats), pair: hex(pair), gram: hex(gram) });
     }
     expect(runs[1]).toEqual(runs[0]);
     expect(runs[2]).toEqual(runs[0]);
@@ -36,10 +39,11 @@ describe('determinism', () => {
         env: { ...process.env, DIFFAI_THREADS: '1', DIFFAI_SIMD: native.simdLevel() },
         maxBuffer: 1 << 26,
       }).toString(),
-    ) as { threads: number; stats: string[]; pair: string[] };
+    ) as { threads: number; stats: string[]; pair: string[]; gram: string[] };
     expect(child.threads).toBe(1);
     expect(child.stats).toEqual(runs[0].stats);
     expect(child.pair).toEqual(runs[0].pair);
+    expect(child.gram).toEqual(runs[0].gram);
   });
 });
 

@@ -310,7 +310,7 @@ describe('#6 parameter efficiency on the real models', () => {
     expect(r.utilization).toBe(1);
     expect(r.efficiency_ratio).toBe(1);
     for (const m of r.detail.b.matrices) {
-      expect(m.power_tolerance!).toBeLessThan(1e-10);
+      expect(m.power_tolerance!).toBeLessThan(1e-6); // SPECTRAL_TOLERANCE (lib/diff/spectralNorm.ts)
       expect(m.stable_rank!).toBeGreaterThan(1);
     }
   });

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/job_gram.h"
 #include "core/jobs.h"
 #include "core/moments.h"
 #include "harness.h"
@@ -215,4 +216,145 @@ TEST(EngineAxisNormsAndMatmul) {
   mm.transpose = true;
   CHECK(RunMatmul(mm, o, ctx).ok());
   CHECK(o[0] == 4 && o[1] == 6);
+}
+
+namespace {
+
+// M^T (M v) of a row-major float64 matrix, non-finite elements as 0.
+std::vector<double> NaiveGram(const std::vector<double>& m, uint64_t rows, uint64_t cols,
+                              const std::vector<double>& v) {
+  std::vector<double> out(cols, 0);
+  for (uint64_t r = 0; r < rows; ++r) {
+    double t = 0;
+    for (uint64_t c = 0; c < cols; ++c) {
+      const double x = m[r * cols + c];
+      if (std::isfinite(x)) t += x * v[c];
+    }
+    for (uint64_t c = 0; c < cols; ++c) {
+      const double x = m[r * cols + c];
+      if (std::isfinite(x)) out[c] += t * x;
+    }
+  }
+  return out;
+}
+
+std::vector<double> RandomV(size_t n, uint64_t seed) {
+  diffai_test::Rng rng(seed);
+  std::vector<double> v(n);
+  for (double& x : v) x = rng.Uniform() - 0.5;
+  return v;
+}
+
+}  // namespace
+
+// RunGram: every dtype path (fused kernel, float64 reference rows) against a naive loop, at every
+// level; jobs split into row ranges (a 12 MiB matrix: 2 ranges) and batches of small jobs; and the
+// same bits at 1, 2 and 3 threads and whatever else is in the call.
+TEST(EngineGramMatchesNaiveAndIsDeterministic) {
+  const uint64_t rows = 4099, cols = 770;  // 12.6 MB of F32: split into 2 ranges
+  std::vector<float> big = RandomF32(rows * cols, 31, 0.0);
+  big[5 * cols + 3] = NAN;
+  big[4000 * cols + 700] = INFINITY;
+  std::vector<double> bigd(big.begin(), big.end());
+  std::vector<int8_t> q(37 * 11);
+  for (size_t i = 0; i < q.size(); ++i)
+    q[i] = static_cast<int8_t>(static_cast<int>(i * 37 % 255) - 127);
+  std::vector<double> qd(q.begin(), q.end());
+  std::vector<double> f64 = bigd;
+  f64.resize(23 * 29);
+  const std::vector<double> v1 = RandomV(cols, 1), v2 = RandomV(11, 2), v3 = RandomV(29, 3);
+
+  GramJob j1;
+  j1.m = Span(big.data(), DType::kF32, big.size());
+  j1.rows = rows;
+  j1.cols = cols;
+  j1.v = v1.data();
+  GramJob j2;
+  j2.m = Span(q.data(), DType::kI8, q.size());
+  j2.rows = 37;
+  j2.cols = 11;
+  j2.v = v2.data();
+  GramJob j3;
+  j3.m = Span(f64.data(), DType::kF64, f64.size());
+  j3.rows = 23;
+  j3.cols = 29;
+  j3.v = v3.data();
+  CHECK_EQ(GramParts(j1), 2u);
+  CHECK_EQ(GramParts(j2), 1u);
+  GramJob empty;
+  empty.m = Span(big.data(), DType::kF32, 0);
+  empty.cols = 0;
+  CHECK_EQ(GramParts(empty), 0u);
+
+  const std::vector<double> w1 = NaiveGram(bigd, rows, cols, v1), w2 = NaiveGram(qd, 37, 11, v2),
+                            w3 = NaiveGram(f64, 23, 29, v3);
+  const std::vector<GramJob> jobs = {j1, j2, j3};
+  std::vector<double> ref;
+  for (int l = 0; l <= static_cast<int>(simd::MaxLevel()); ++l) {
+    for (unsigned threads : {1u, 2u, 3u}) {
+      ThreadPool pool(threads);
+      ExecContext ctx;
+      ctx.pool = &pool;
+      ctx.kernels = simd::Table(static_cast<simd::Level>(l));
+      uint64_t last_done = 0, last_total = 0;
+      ctx.progress = [&](uint64_t done, uint64_t total) {
+        CHECK(done >= last_done);
+        last_done = done;
+        last_total = total;
+      };
+      std::vector<double> out(cols + 11 + 29, -1);
+      CHECK(RunGram(jobs, out.data(), ctx).ok());
+      CHECK_EQ(last_done, last_total);
+      CHECK_EQ(last_total, j1.m.bytes + j2.m.bytes + j3.m.bytes);
+      double s1 = 0;
+      for (double x : w1) s1 = std::fmax(s1, std::fabs(x));
+      for (uint64_t c = 0; c < cols; ++c) CHECK(std::fabs(out[c] - w1[c]) <= 1e-12 * s1);
+      for (uint64_t c = 0; c < 11; ++c) CHECK_NEAR(out[cols + c], w2[c], 1e-14);
+      for (uint64_t c = 0; c < 29; ++c) CHECK_NEAR(out[cols + 11 + c], w3[c], 1e-13);
+      // Alone, each job gives the same bits as in the batch.
+      last_done = 0;
+      std::vector<double> alone(cols);
+      CHECK(RunGram({j1}, alone.data(), ctx).ok());
+      CHECK(std::memcmp(alone.data(), out.data(), cols * 8) == 0);
+      if (l == static_cast<int>(simd::CurrentLevel())) {
+        if (ref.empty()) {
+          ref = out;
+        } else {
+          CHECK(std::memcmp(ref.data(), out.data(), out.size() * 8) == 0);
+        }
+      }
+    }
+  }
+}
+
+// Jobs whose partial sums pass the call's budget together run in waves; results and progress are
+// those of one pass.
+TEST(EngineGramWaves) {
+  const uint64_t cols = uint64_t{1} << 20, rows = 3;  // 12 MiB each: 2 ranges, 8 MiB of partials
+  std::vector<float> m = RandomF32(rows * cols, 41, 0.0);
+  const std::vector<double> v = RandomV(cols, 4);
+  GramJob j;
+  j.m = Span(m.data(), DType::kF32, m.size());
+  j.rows = rows;
+  j.cols = cols;
+  j.v = v.data();
+  CHECK_EQ(GramParts(j), 2u);
+  const size_t n = kGramCallPartialBytes / (8 * cols) + 2;  // more than one wave
+  std::vector<GramJob> jobs(n, j);
+  ThreadPool pool(2);
+  ExecContext ctx;
+  ctx.pool = &pool;
+  ctx.kernels = &simd::Current();
+  uint64_t last_done = 0, last_total = 0;
+  ctx.progress = [&](uint64_t done, uint64_t total) {
+    CHECK(done >= last_done);
+    last_done = done;
+    last_total = total;
+  };
+  std::vector<double> out(n * cols);
+  CHECK(RunGram(jobs, out.data(), ctx).ok());
+  CHECK_EQ(last_total, n * j.m.bytes);
+  CHECK_EQ(last_done, last_total);
+  for (size_t k = 1; k < n; ++k)
+    CHECK(std::memcmp(out.data(), out.data() + k * cols, cols * 8) == 0);
 }

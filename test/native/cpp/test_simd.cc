@@ -158,3 +158,66 @@ TEST(NonFiniteBlocksTakeTheExactPath) {
     CHECK_NEAR(acc.a.max, 3e38f, 0);
   }
 }
+
+// The gram kernel of each level against the float64 reference row (GramRowExact, which the scalar
+// level runs), on unaligned rows of awkward lengths, for 1 to 19 rows (every group size and tail),
+// with rows holding NaN and Inf (read as 0).
+TEST(GramKernelsAgreeWithScalar) {
+  diffai_test::Rng rng(21);
+  for (size_t cols : {size_t{1}, size_t{7}, size_t{8}, size_t{17}, size_t{33}, size_t{1000}}) {
+    for (size_t rows : {size_t{1}, size_t{3}, size_t{4}, size_t{8}, size_t{13}, size_t{19}}) {
+      const size_t n = rows * cols;
+      std::vector<uint8_t> f32(4 * n + 3), f16(2 * n + 1), bf16(2 * n + 1);
+      for (size_t i = 0; i < n; ++i) {
+        float f = static_cast<float>(rng.Uniform() * 2 - 1);
+        uint16_t h = static_cast<uint16_t>(0x3000 + rng.Next() % 0x1000) | (i % 3 ? 0 : 0x8000);
+        uint16_t b = static_cast<uint16_t>(0x3e00 + rng.Next() % 0x200) | (i % 5 ? 0 : 0x8000);
+        if (rows > 4 && i == 2 * cols + cols / 2) {  // row 2: NaN; row 3 (when it exists): Inf
+          f = NAN;
+          h = 0x7e00;
+          b = 0x7fc0;
+        } else if (rows > 4 && i == 3 * cols) {
+          f = -INFINITY;
+          h = 0xfc00;
+          b = 0xff80;
+        }
+        std::memcpy(&f32[3 + 4 * i], &f, 4);
+        std::memcpy(&f16[1 + 2 * i], &h, 2);
+        std::memcpy(&bf16[1 + 2 * i], &b, 2);
+      }
+      const uint8_t* srcs[kSrcCount] = {&f32[3], &f16[1], &bf16[1]};
+      std::vector<double> v(cols);
+      for (double& x : v) x = rng.Uniform() - 0.5;
+      for (int s = 0; s < kSrcCount; ++s) {
+        std::vector<double> want(cols, 0.25);  // the kernels add to acc
+        ScalarKernels()->gram[s](srcs[s], rows, cols, v.data(), want.data());
+        double scale = 0;
+        for (double x : want) scale = std::fmax(scale, std::fabs(x));
+        for (int l = 1; l <= static_cast<int>(MaxLevel()); ++l) {
+          std::vector<double> got(cols, 0.25);
+          Table(static_cast<Level>(l))->gram[s](srcs[s], rows, cols, v.data(), got.data());
+          for (size_t c = 0; c < cols; ++c) {
+            CHECK(std::isfinite(got[c]));
+            CHECK(std::fabs(got[c] - want[c]) <= 1e-13 * scale);
+          }
+        }
+      }
+    }
+  }
+}
+
+// The reference row itself: t = row . v and acc += t * row with non-finite elements as 0, any
+// dtype.
+TEST(GramRowExactReadsNonFiniteAsZero) {
+  const double row[4] = {1, NAN, 2, INFINITY};
+  const double v[4] = {3, 5, 7, 11};
+  double acc[4] = {0, 0, 0, 0};
+  GramRowExact(DType::kF64, reinterpret_cast<const uint8_t*>(row), 0, 4, v, acc);
+  // t = 1*3 + 2*7 = 17
+  CHECK(acc[0] == 17 && acc[1] == 0 && acc[2] == 34 && acc[3] == 0);
+  const int8_t q[3] = {-2, 0, 5};
+  double acc8[3] = {1, 1, 1};
+  GramRowExact(DType::kI8, reinterpret_cast<const uint8_t*>(q), 0, 3, v, acc8);
+  // t = -2*3 + 5*7 = 29
+  CHECK(acc8[0] == 1 - 58 && acc8[1] == 1 && acc8[2] == 1 + 145);
+}
