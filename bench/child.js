@@ -9,6 +9,12 @@
 //     One probe or one diffFiles, no warm-up: for files just evicted from the page cache.
 //   node bench/child.js orig A B rounds ADDON
 //     The original diffai's addon (diffai-js-linux-x64-gnu): diffPaths(A, B), after one warm-up.
+//   node bench/child.js spectral A B rounds
+//     The spectral step (stable rank of every weight matrix of A and B): per round, diffFiles with
+//     the spectral step, diffFiles without it, and the probe read of a mapping already read once
+//     (the step reads its matrices many times through one mapping); one untimed warm-up of each
+//     first.
+//     Also the Lanczos steps per matrix and the bytes the step read (steps x matrix bytes).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -96,6 +102,60 @@ function orig() {
   return result;
 }
 
+async function spectral() {
+  const { diffFiles } = await import(new URL('../dist/index.js', import.meta.url).href);
+  const { DTYPES } = await import(new URL('../dist/formats/dtype.js', import.meta.url).href);
+  const { addon } = await import(new URL('../dist/native/loadAddon.js', import.meta.url).href);
+  const native = addon();
+  // The spectral step reads every matrix many times through the same mapping: its reference is a
+  // read from a mapping whose page tables are already filled (the second read of one mapping).
+  const probe = async () => {
+    const files = [new native.MappedFile(a), new native.MappedFile(b)];
+    try {
+      const refs = files.map((f) => ({ file: f, offset: 0, byteLength: f.size, dtype: 11, count: f.size }));
+      await native.readProbe(refs, new Float64Array(2));
+      const t = now();
+      await native.readProbe(refs, new Float64Array(2));
+      return now() - t;
+    } finally {
+      for (const f of files) f.close();
+    }
+  };
+  const needs = { spectral: true };
+  const result = { threads: native.threadCount(), simd: native.simdLevel(), spectral: [], plain: [], probe: [], matrices: 0, steps: [], readBytes: 0 };
+  await probe();
+  await diffFiles([a, b]);
+  const run = await diffFiles([a, b], { needs });
+  for (const t of run.overall.tensors) {
+    if (!t.spectral) continue;
+    ['a', 'b'].forEach((side, k) => {
+      const s = t.spectral[side];
+      if (!s) return;
+      result.matrices++;
+      result.steps.push(s.iterations);
+      result.readBytes += s.iterations * s.rows * s.cols * DTYPES[t.dtype[k]].size;
+    });
+  }
+  for (let r = 0; r < rounds; r++) {
+    let t = now();
+    await diffFiles([a, b], { needs });
+    result.spectral.push(now() - t);
+    t = now();
+    await diffFiles([a, b]);
+    result.plain.push(now() - t);
+    result.probe.push(await probe());
+  }
+  return result;
+}
+
 const result =
-  mode === 'lib' ? await lib() : mode === 'cold-probe' ? await lib('probe') : mode === 'cold-lib' ? await lib('lib') : orig();
+  mode === 'lib'
+    ? await lib()
+    : mode === 'cold-probe'
+      ? await lib('probe')
+      : mode === 'cold-lib'
+        ? await lib('lib')
+        : mode === 'spectral'
+          ? await spectral()
+          : orig();
 process.stdout.write(JSON.stringify(result) + '\n');

@@ -12,9 +12,12 @@
 //   orig    the original diffai's addon (diffai-js-linux-x64-gnu@0.5.1 from npm), F32 pairs only
 // plus the peak anonymous memory (RssAnon) of each process, and one cold-cache round (the files
 // evicted from the page cache with `dd iflag=nocache`).
+// The spectral step (stable rank, `--param-efficiency-analysis`) is timed on the F16 pair and on a
+// pair of 8192 x 8192 F32 Gaussian matrices (key `spectral`): bytes it read per second against the
+// probe of the same files, N threads.
 //
 // Environment: DIFFAI_BENCH_RUNS (5), DIFFAI_BENCH_PEER_RUNS (2 with N threads, plus 1 with 1 thread), DIFFAI_BENCH_DIR (os.tmpdir()),
-// DIFFAI_BENCH_ONLY (comma-separated pair keys: f32,f16,bf16,small), DIFFAI_BENCH_PEERS=0,
+// DIFFAI_BENCH_ONLY (comma-separated pair keys: f32,f16,bf16,small,spectral), DIFFAI_BENCH_PEERS=0,
 // DIFFAI_BENCH_ORIG=0, DIFFAI_BENCH_COLD=0, DIFFAI_BENCH_KEEP=1 (keep the files),
 // DIFFAI_BENCH_JSON=path (raw results).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -123,7 +126,7 @@ const PAIRS = [
     changed: (name) => /^h\.(8|9|10|11)\.|^ln_f\./.test(name),
     orig: true,
   },
-  { key: 'f16', label: 'F16 0.5B (Qwen2 shape)', dtype: 'F16', tensors: llamaHalfBTensors, changed: () => true },
+  { key: 'f16', label: 'F16 0.5B (Qwen2 shape)', dtype: 'F16', tensors: llamaHalfBTensors, changed: () => true, spectral: true },
   { key: 'bf16', label: 'BF16 0.5B (Qwen2 shape)', dtype: 'BF16', tensors: llamaHalfBTensors, changed: () => true },
   {
     key: 'small',
@@ -133,7 +136,37 @@ const PAIRS = [
     changed: (_name, i) => i % 2 === 0,
     orig: true,
   },
+  {
+    // The slowest case of the spectral step: the top singular values of a Gaussian matrix crowd
+    // together (about 60 Lanczos steps). Spectral step only.
+    key: 'spectral',
+    label: 'F32 8192 x 8192 Gaussian',
+    dtype: 'F32',
+    tensors: () => [{ name: 'layer.weight', shape: [8192, 8192], init: 'normal' }],
+    changed: () => true,
+    spectralOnly: true,
+  },
 ];
+
+/** The spectral step on a pair's files: seconds (with it minus without it, best of each), steps, bytes read, probe. */
+async function measureSpectral(pair, files) {
+  // At most 3 rounds: one is 2 diffs and a probe, several seconds for the F16 pair.
+  const rounds = Math.min(RUNS, 3);
+  log(`${pair.key}: spectral step, ${THREADS} threads (${rounds} rounds)`);
+  const m = await measure(process.execPath, [path.join(here, 'child.js'), 'spectral', files.a, files.b, String(rounds)], { env: { DIFFAI_THREADS: String(THREADS) } });
+  const j = jsonLine(m, 'bench/child.js spectral');
+  const steps = [...j.steps].sort((x, y) => x - y);
+  return {
+    label: pair.label,
+    bytes: files.bytes,
+    matrices: j.matrices,
+    steps: steps.length ? `${steps[0]}-${steps[steps.length - 1]} (median ${steps[steps.length >> 1]})` : '-',
+    readBytes: j.readBytes,
+    seconds: min(j.spectral) - min(j.plain),
+    withSpectral: min(j.spectral),
+    probe: min(j.probe),
+  };
+}
 
 function pythonHas(module) {
   if (!existsSync(PYTHON)) return false;
@@ -284,6 +317,8 @@ function table(head, rows) {
 function report(results, ctx) {
   const N = THREADS;
   const lines = [];
+  const spectral = results.flatMap((r) => (r.spectral ? [r.spectral] : []));
+  results = results.filter((r) => !r.spectralOnly);
   lines.push(
     `diffai benchmark: ${os.cpus()[0]?.model ?? 'CPU'}, ${N} threads, SIMD ${results[0]?.simd ?? '?'}, Node ${process.version}; ` +
       `page cache warm, best of ${RUNS} (peers ${PEER_RUNS}); GB/s = 1e9 bytes of A + B per second`,
@@ -296,51 +331,68 @@ function report(results, ctx) {
     );
   }
   if (Number.isFinite(ctx.startup)) lines.push(`CLI start-up (\`diffai --version\`, whole process): ${ctx.startup.toFixed(2)} s, included in every CLI figure`);
-  lines.push('');
-  lines.push('Throughput (GB/s) and ratios');
-  const head = ['pair', 'A+B GB', 'probe 1t', `probe ${N}t`, 'lib 1t', `lib ${N}t`, `lib/probe ${N}t`, 'CLI', 'CLI/probe', 'numpy', 'torch', 'orig', 'lib/numpy', 'lib/torch', 'lib/orig'];
-  lines.push(
-    table(
-      head,
-      results.map((r) => {
-        const g = (s) => gbps(r.bytes, s);
-        return [
-          `${r.label} (${r.changed}/${r.tensors} changed)`,
-          (r.bytes / 1e9).toFixed(2),
-          f1(g(r.probe1)),
-          f1(g(r[`probe${N}`])),
-          f1(g(r.lib1)),
-          f1(g(r[`lib${N}`])),
-          pct(g(r[`lib${N}`]) / g(r[`probe${N}`])),
-          f1(g(r.cli)),
-          pct(g(r.cli) / g(r[`probe${N}`])),
-          f2(g(r.numpy)),
-          f2(g(r.torch)),
-          f2(g(r.orig)),
-          ratio(r.numpy / r[`lib${N}`]),
-          ratio(r.torch / r[`lib${N}`]),
-          ratio(r.orig / r[`lib${N}`]),
-        ];
-      }),
-    ),
-  );
-  lines.push('');
-  lines.push(`Peak anonymous memory (RssAnon, MiB; mapped file pages excluded), and the CLI's peak RssFile`);
-  lines.push(
-    table(
-      ['pair', `lib ${N}t process`, 'CLI', 'CLI RssFile', 'numpy', 'torch', 'orig'],
-      results.map((r) => [r.label, f1(r.libAnonMiB), f1(r.cliAnonMiB), f1(r.cliFileMiB), f1(r.numpyAnonMiB), f1(r.torchAnonMiB), f1(r.origAnonMiB)]),
-    ),
-  );
-  if (results.some((r) => r.coldLib !== undefined)) {
+  if (results.length) {
     lines.push('');
-    lines.push(`Cold page cache (files evicted with dd iflag=nocache before each run; one run, ${N} threads)`);
+    lines.push('Throughput (GB/s) and ratios');
+    const head = ['pair', 'A+B GB', 'probe 1t', `probe ${N}t`, 'lib 1t', `lib ${N}t`, `lib/probe ${N}t`, 'CLI', 'CLI/probe', 'numpy', 'torch', 'orig', 'lib/numpy', 'lib/torch', 'lib/orig'];
     lines.push(
       table(
-        ['pair', 'probe GB/s', 'lib GB/s', 'lib/probe'],
-        results.filter((r) => r.coldLib !== undefined).map((r) => [r.label, f2(gbps(r.bytes, r.coldProbe)), f2(gbps(r.bytes, r.coldLib)), pct(r.coldProbe / r.coldLib)]),
+        head,
+        results.map((r) => {
+          const g = (s) => gbps(r.bytes, s);
+          return [
+            `${r.label} (${r.changed}/${r.tensors} changed)`,
+            (r.bytes / 1e9).toFixed(2),
+            f1(g(r.probe1)),
+            f1(g(r[`probe${N}`])),
+            f1(g(r.lib1)),
+            f1(g(r[`lib${N}`])),
+            pct(g(r[`lib${N}`]) / g(r[`probe${N}`])),
+            f1(g(r.cli)),
+            pct(g(r.cli) / g(r[`probe${N}`])),
+            f2(g(r.numpy)),
+            f2(g(r.torch)),
+            f2(g(r.orig)),
+            ratio(r.numpy / r[`lib${N}`]),
+            ratio(r.torch / r[`lib${N}`]),
+            ratio(r.orig / r[`lib${N}`]),
+          ];
+        }),
       ),
     );
+    lines.push('');
+    lines.push(`Peak anonymous memory (RssAnon, MiB; mapped file pages excluded), and the CLI's peak RssFile`);
+    lines.push(
+      table(
+        ['pair', `lib ${N}t process`, 'CLI', 'CLI RssFile', 'numpy', 'torch', 'orig'],
+        results.map((r) => [r.label, f1(r.libAnonMiB), f1(r.cliAnonMiB), f1(r.cliFileMiB), f1(r.numpyAnonMiB), f1(r.torchAnonMiB), f1(r.origAnonMiB)]),
+      ),
+    );
+    if (results.some((r) => r.coldLib !== undefined)) {
+      lines.push('');
+      lines.push(`Cold page cache (files evicted with dd iflag=nocache before each run; one run, ${N} threads)`);
+      lines.push(
+        table(
+          ['pair', 'probe GB/s', 'lib GB/s', 'lib/probe'],
+          results.filter((r) => r.coldLib !== undefined).map((r) => [r.label, f2(gbps(r.bytes, r.coldProbe)), f2(gbps(r.bytes, r.coldLib)), pct(r.coldProbe / r.coldLib)]),
+        ),
+      );
+    }
+  }
+  if (spectral.length) {
+    lines.push('');
+    lines.push(`Spectral step (stable rank of every weight matrix of A and B: Lanczos on W^T W, one fused pass over every matrix per step; ${N} threads)`);
+    lines.push(
+      table(
+        ['pair', 'matrices', 'steps per matrix', 'GB read', 'seconds', 'GB/s', 'probe GB/s', 'GB/s / probe', 'diff + spectral s'],
+        spectral.map((s) => {
+          const rate = gbps(s.readBytes, s.seconds);
+          const probe = gbps(s.bytes, s.probe);
+          return [s.label, s.matrices, s.steps, (s.readBytes / 1e9).toFixed(1), f2(s.seconds), f1(rate), f1(probe), pct(rate / probe), f2(s.withSpectral)];
+        }),
+      ),
+    );
+    lines.push('GB read = steps x matrix bytes; seconds = diffFiles() with the spectral step minus without it (best of each); probe: the same files read again through a mapping already read once.');
   }
   lines.push('');
   lines.push(
@@ -420,7 +472,9 @@ async function main() {
       warm(f);
     }
     log(`${pair.key}: generated ${(files.bytes / 1e9).toFixed(2)} GB (${files.tensors} tensors, ${files.changed} changed) in ${((Date.now() - t0) / 1000).toFixed(1)} s [${elapsed()}]`);
-    results.push(await measurePair(pair, files, ctx));
+    const res = pair.spectralOnly ? { key: pair.key, label: pair.label, spectralOnly: true } : await measurePair(pair, files, ctx);
+    if (pair.spectral || pair.spectralOnly) res.spectral = await measureSpectral(pair, files);
+    results.push(res);
     for (const f of [files.a, files.b]) if (env.DIFFAI_BENCH_KEEP !== '1') rmSync(f, { force: true });
     log(`${pair.key}: done [${elapsed()}]`);
   }
