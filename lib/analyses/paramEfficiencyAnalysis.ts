@@ -142,6 +142,8 @@ export interface MatrixEfficiency {
   sigma_max: number | null;
   power_iterations: number | null;
   power_tolerance: number | null;
+  /** Whether the power iteration met its stopping rule; false: stable_rank is the estimate after the step cap (the line marks it `(not converged)`). */
+  power_converged: boolean | null;
   /** Why the figures are what they are, for an all-zero matrix or one with non-finite values. */
   note?: string;
 }
@@ -301,7 +303,7 @@ function side(tensors: readonly TensorDiff[], which: 'a' | 'b', input: InputInfo
     const state = matrixState(stats);
     if (nonFinite > 0) out.non_finite.push({ tensor: t.name, values: nonFinite, params: count, judged: state !== 'non_finite' });
     if (state === 'non_finite') {
-      matrices.push({ tensor: t.name, params: count, non_finite_values: nonFinite, small_share: null, units: u ? u.length : null, live_units: null, units_apart: null, stable_rank: null, sigma_max: null, power_iterations: null, power_tolerance: null, note: NON_FINITE_NOTE });
+      matrices.push({ tensor: t.name, params: count, non_finite_values: nonFinite, small_share: null, units: u ? u.length : null, live_units: null, units_apart: null, stable_rank: null, sigma_max: null, power_iterations: null, power_tolerance: null, power_converged: null, note: NON_FINITE_NOTE });
       continue;
     }
     params += count;
@@ -312,7 +314,7 @@ function side(tensors: readonly TensorDiff[], which: 'a' | 'b', input: InputInfo
       upper += count;
       hParams += count;
       uParams += count;
-      matrices.push({ tensor: t.name, params: count, non_finite_values: 0, small_share: 1, units: u ? u.length : null, live_units: u ? 0 : null, units_apart: u ? 0 : null, stable_rank: null, sigma_max: 0, power_iterations: null, power_tolerance: null, note: ALL_ZERO_NOTE });
+      matrices.push({ tensor: t.name, params: count, non_finite_values: 0, small_share: 1, units: u ? u.length : null, live_units: u ? 0 : null, units_apart: u ? 0 : null, stable_rank: null, sigma_max: 0, power_iterations: null, power_tolerance: null, power_converged: null, note: ALL_ZERO_NOTE });
       continue;
     }
     const h = t.histogram?.[which] ?? null;
@@ -354,6 +356,7 @@ function side(tensors: readonly TensorDiff[], which: 'a' | 'b', input: InputInfo
       sigma_max: jsonNumber(s?.sigma_max),
       power_iterations: s?.iterations ?? null,
       power_tolerance: jsonNumber(s?.tolerance),
+      power_converged: s ? s.converged : null,
       ...(nonFinite > 0 ? { note: partialNote(nonFinite, count, u ? u.length : null, apart ?? 0) } : {}),
     });
   }
@@ -475,7 +478,7 @@ export const paramEfficiencyAnalysis: Analysis<ParamEfficiencyResult> = {
     line += nonFiniteClauses(b, '');
     line += nonFiniteClauses(r.detail.a, ' in A');
     const sr = b.matrices.filter((m) => m.stable_rank !== null);
-    if (sr.length > 0) line += `; stable rank: ${sr.slice(0, 5).map((m) => `${m.tensor}=${formatNumber(m.stable_rank)}`).join(', ')}${sr.length > 5 ? `, +${sr.length - 5} more` : ''}`;
+    if (sr.length > 0) line += `; stable rank: ${sr.slice(0, 5).map((m) => `${m.tensor}=${formatNumber(m.stable_rank)}${m.power_converged === false ? ' (not converged)' : ''}`).join(', ')}${sr.length > 5 ? `, +${sr.length - 5} more` : ''}`;
     return [line];
   },
 };
