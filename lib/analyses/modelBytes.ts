@@ -7,6 +7,7 @@
 import type { InputInfo, TensorEntry } from '../diff/ModelDiff.js';
 import { DTYPES } from '../formats/dtype.js';
 import { tensorRole } from '../structure/tensorRole.js';
+import { QUANT_PARAM_SUFFIXES as QUANT_SUFFIXES } from '../quant/quantParamSuffixes.js';
 
 /** Bytes of one input by class. */
 export interface ModelBytes {
@@ -42,8 +43,6 @@ export interface ModelBytes {
  */
 export type EntryClass = 'parameter' | 'quant_param' | 'buffer' | 'constant' | 'optimizer' | 'alias';
 
-/** Suffixes of quantization parameters after a tensor's or a module's name (as in `lib/analyses/precisionChange.ts`). */
-const QUANT_SUFFIXES = ['.q_scale', '.q_min', '_scale', '.scale', '_zero_point', '.zero_point'];
 
 /** Integer dtypes of at most 16 bits: the dtypes of weight codes stored without their scales. */
 const CODE_DTYPES = new Set(['I8', 'U8', 'I16', 'U16']);

@@ -7,6 +7,7 @@
 import type { ModelDiff, PairDiff, TensorDiff, TensorStats } from '../diff/ModelDiff.js';
 import { DTYPES, type DType } from '../formats/dtype.js';
 import { formatNumber } from './formatNumber.js';
+import { QUANT_PARAM_SUFFIXES } from '../quant/quantParamSuffixes.js';
 
 /**
  * Whether one dtype-changed tensor is only converted: its error against A is within what the conversion
@@ -58,7 +59,6 @@ export function integerCodedReason(p: PrecisionChange): string | null {
   return `${n} converted tensor${n === 1 ? ' is' : 's are'} stored as integer codes (${p.conversions.join(', ')}), not comparable as values without dequantization: see --quantization-analysis`;
 }
 
-const SCALE_SUFFIXES = ['.q_scale', '.q_min', '_scale', '.scale', '_zero_point', '.zero_point'];
 
 /**
  * Largest relative error per element of one conversion into (or out of) a dtype. Floats: 2u with u the
@@ -208,5 +208,5 @@ export function dtypeChangeNote(p: PrecisionChange): string | null {
 }
 
 function isScaleOf(name: string, converted: ReadonlySet<string>): boolean {
-  return SCALE_SUFFIXES.some((s) => name.endsWith(s) && converted.has(name.slice(0, -s.length)));
+  return QUANT_PARAM_SUFFIXES.some((s) => name.endsWith(s) && converted.has(name.slice(0, -s.length)));
 }

@@ -14,6 +14,7 @@ import { jsonNumber } from './jsonNumber.js';
 import { modelBytes } from './modelBytes.js';
 import { NON_PARAMETER_ROLES, tensorRole } from '../structure/tensorRole.js';
 import { speedModel } from './speedModel.js';
+import { QUANT_PARAM_SUFFIXES } from '../quant/quantParamSuffixes.js';
 
 /** `good`, `fair` or `poor`. */
 export type Suitability = 'good' | 'fair' | 'poor';
@@ -132,7 +133,7 @@ function comparedValues(t: TensorDiff): { diff: PairDiff; a: TensorStats; b: Ten
 
 /** Names of the quantization parameters of a tensor, by the conventions of `lib/quant/` and torch module attributes (`fc1.scale`). */
 function quantParamNames(name: string): string[] {
-  const names = ['_scale', '.scale', '.q_scale', '.q_min', '_zero_point', '.zero_point'].map((x) => name + x);
+  const names = QUANT_PARAM_SUFFIXES.map((x) => name + x);
   const dot = name.lastIndexOf('.');
   if (dot > 0) names.push(`${name.slice(0, dot)}.scale`, `${name.slice(0, dot)}.zero_point`);
   return names;

@@ -6,6 +6,7 @@
  * @module
  */
 import { layoutOf } from '../diff/unitAxis.js';
+import { QUANT_PARAM_SUFFIXES as QUANT_SUFFIXES } from '../quant/quantParamSuffixes.js';
 
 /**
  * Role of a tensor.
@@ -44,7 +45,6 @@ export const NON_PARAMETER_ROLES: ReadonlySet<TensorRole> = new Set<TensorRole>(
 
 const BUFFER_LEAVES = new Set(['running_mean', 'running_var', 'num_batches_tracked', 'inv_freq', 'position_ids', 'masked_bias']);
 const OPTIMIZER_SEGMENTS = new Set(['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'momentum_buffer']);
-const QUANT_SUFFIXES = ['.q_scale', '.q_min', '_scale', '.scale', '_zero_point', '.zero_point'];
 
 /** Splits a tensor name into its path segments (`.` and `/` separate them). */
 function segments(name: string): string[] {
