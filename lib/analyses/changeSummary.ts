@@ -62,13 +62,15 @@ export interface ChangeSummaryResult extends AnalysisResult {
  * - layers_changed = tensors present in both whose status is changed, dtype_changed or shape_changed
  *   (values compared with `--epsilon`), counters and buffers included (they are listed apart in the detail).
  * - magnitude = R over S; null when tensors were converted to integer codes, which S does not cover.
- * - patterns = the distinct per-tensor update patterns ({@link classifyUpdate}) over the changed tensors of S.
+ * - patterns = the distinct per-tensor update patterns ({@link classifyUpdate}) over the changed tensors of S,
+ *   and `precision_change` for tensors converted to integer codes whose dequantized values are within
+ *   the conversion's bound (`castCheck`).
  * - most_changed = the top `output.top_k` tensors of S by rel_l2; tensors that moved from an all-zero A
  *   (infinite rel_l2) are listed apart in `moved_from_zero`.
  */
 export const changeSummary: Analysis<ChangeSummaryResult> = {
   key: 'change_summary',
-  needs: { lowRank: true },
+  needs: { lowRank: true, dequant: true },
   run({ run, config }: AnalysisContext): ChangeSummaryResult {
     const th = config.thresholds;
     const d = run.overall;
@@ -100,6 +102,16 @@ export const changeSummary: Analysis<ChangeSummaryResult> = {
     }
     mostChanged.sort((x, y) => y.rel_l2 - x.rel_l2);
     const precision = precisionChange(d);
+    // Tensors converted to integer codes are outside S; those whose dequantized values are within the
+    // conversion's bound are a precision change all the same (the int8 copy of a model).
+    const codedCast = new Set(precision.integerCoded);
+    for (const c of precision.checks) {
+      if (!codedCast.has(c.tensor) || c.consistent !== true) continue;
+      const t = d.tensors.find((x) => x.name === c.tensor)!;
+      const e = (counts.precision_change ??= { tensors: 0, params: 0 });
+      e.tensors++;
+      e.params += t.stats.b?.count ?? 0;
+    }
     const coded = integerCodedReason(precision);
     const magnitude = coded === null ? jsonNumber(g.R) : null;
     if (coded !== null) reasons.magnitude = coded;

@@ -336,7 +336,9 @@ export const gradientAnalysis: Analysis<GradientResult> = {
       const level: AnalysisLevel | undefined = health !== null && health !== 'healthy' ? 'WARNING' : undefined;
       const note =
         adam.correctionProblem !== null
-          ? `${adam.correctionProblem}; the ratio uses exp_avg as stored (a uniform correction cancels in it)`
+          ? noStep
+            ? adam.correctionProblem
+            : `${adam.correctionProblem}; the ratio uses exp_avg as stored (a uniform correction cancels in it)`
           : adam.correction === null
             ? `${[adam.step === null ? 'step' : '', adam.beta1 === null ? 'beta1' : ''].filter((x) => x).join(' and ')} not recorded: exp_avg used without bias correction`
             : `m_hat = exp_avg / (1 - ${adam.beta1}^${adam.step}) = exp_avg / ${c.toPrecision(6)}`;

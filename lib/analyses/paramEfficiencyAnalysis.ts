@@ -215,6 +215,9 @@ export interface ParamEfficiencyResult extends AnalysisResult {
 
 const NON_FINITE_NOTE = 'non-finite values: no finite element, no figure';
 const ALL_ZERO_NOTE = 'all zeros: the whole matrix is prunable (no live unit; no stable rank, sigma_max is 0)';
+/** A matrix not all zero whose sum of squares reads 0: every |w| is below about 1e-19. */
+const UNDERFLOW_NOTE =
+  'every |w| is below about 1e-19: the kernels square in float32, where such values underflow, so the RMS reads 0 and the |w| / RMS histogram and the stable rank are undefined';
 
 function matrixState(s: TensorStats | null): 'finite' | 'non_finite' | 'zero' {
   if (!s || s.count === 0) return 'finite';
@@ -357,7 +360,7 @@ function side(tensors: readonly TensorDiff[], which: 'a' | 'b', input: InputInfo
       power_iterations: s?.iterations ?? null,
       power_tolerance: jsonNumber(s?.tolerance),
       power_converged: s ? s.converged : null,
-      ...(nonFinite > 0 ? { note: partialNote(nonFinite, count, u ? u.length : null, apart ?? 0) } : {}),
+      ...(nonFinite > 0 ? { note: partialNote(nonFinite, count, u ? u.length : null, apart ?? 0) } : stats && stats.l2 === 0 && stats.l1 > 0 ? { note: UNDERFLOW_NOTE } : {}),
     });
   }
   out.params = params;

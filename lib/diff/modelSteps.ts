@@ -8,7 +8,7 @@ import { DTYPES } from '../formats/dtype.js';
 import type { ModelFile, TensorDescriptor } from '../formats/TensorDescriptor.js';
 import type { TensorMatch } from './matchTensors.js';
 import type { ModelDiff, TensorDiff } from './ModelDiff.js';
-import { layoutOf, unitViewOf } from './unitAxis.js';
+import { layoutOf } from './unitAxis.js';
 
 /** A pair of models being diffed and its matched tensors (the engine's plan). */
 export interface PlanLike {
@@ -27,8 +27,8 @@ export interface WeightTensor {
 }
 
 /**
- * The float weight tensors of the plans, once per (model, tensor): >= 2 dimensions with a unit view of
- * at least 2x2 (the tensors unit norms are computed for), not optimizer state. `keyOf` gives each its
+ * The float weight tensors of the plans, once per (model, tensor): >= 2 dimensions and >= 2 elements
+ * (a [1, N] head included), not optimizer state. `keyOf` gives each its
  * key; `sides` says, per plan and match, the keys of A and B (null where a side is not one).
  */
 export function weightTensors(models: readonly ModelFile[], plans: readonly PlanLike[]): { list: WeightTensor[]; sides: [string | null, string | null][][] } {
@@ -36,13 +36,14 @@ export function weightTensors(models: readonly ModelFile[], plans: readonly Plan
   const seen = new Set<string>();
   const want = (model: number, t: TensorDescriptor | null): string | null => {
     if (!t || DTYPES[t.dtype].kind !== 'float' || t.role === 'optimizer') return null;
+    if (t.shape.length < 2 || t.count < 2) return null;
     const layout = layoutOf(models[model].metadata);
-    const view = unitViewOf(t.shape, layout);
-    if (!view) return null;
     const key = keyOf(model, t.name);
     if (!seen.has(key)) {
       seen.add(key);
-      const rows = layout === 'output-last' ? view.outer : view.n;
+      // [out, rest] (PyTorch) or [rest, out] (TF); a matrix with one row or one column (a Linear(N, 1)
+      // head) is a matrix too: stable rank 1, and its weights have a histogram
+      const rows = layout === 'output-last' ? t.count / t.shape[t.shape.length - 1] : t.shape[0];
       list.push({ model, t, rows, cols: t.count / rows });
     }
     return key;

@@ -208,6 +208,9 @@ describe('integer-quantized copies', () => {
     expect(r.conv.status).toBe('stable');
     expect(r.conv.stability).toBeNull();
     expect(r.sum.magnitude).toBeNull();
+    // the codes, dequantized with their scales, are within one step of A: a precision change
+    expect(r.sum.patterns).toEqual(['precision_change']);
+    expect(r.sum.detail.pattern_counts.precision_change).toEqual({ tensors: 3, params: 784 * 128 + 128 * 64 + 64 * 10 });
     expect(r.anom.type).toBe('none');
   });
 });

@@ -689,3 +689,24 @@ describe('#6 parameter efficiency: non-finite values and the histogram resolutio
     expect(r.detail.b.matrices[0]).toMatchObject({ units: 4, live_units: 3, units_apart: 1 });
   });
 });
+
+describe('#6 on a matrix with one row (a Linear(64, 1) regression head)', () => {
+  it('gets its small-weight share and a stable rank of 1, and counts in pruning_over', async () => {
+    const t = readSafetensors(`${T}mlp_ep4.safetensors`);
+    const row = valuesOf(t['head.weight']).slice(0, 64);
+    t['head.weight'] = { dtype: 'F32', shape: [1, 64], bytes: f32(row) };
+    delete t['head.bias'];
+    const file = writeTemp('mlp_regression_head.safetensors', buildSafetensors(t));
+    const config: Config = structuredClone(DEFAULT_CONFIG);
+    config.ml_analysis.param_efficiency_analysis = true;
+    const report = await compare([file, file], { config });
+    const eff = report.analyses.find((a) => a.key === 'param_efficiency_analysis')!.result as ParamEfficiencyResult;
+    const head = eff.detail.b.matrices.find((m) => m.tensor === 'head.weight')!;
+    // a rank-one matrix: sigma_max^2 = ||w||^2, so the stable rank is 1
+    expect(head.stable_rank!).toBeCloseTo(1, 6);
+    const f = row.map((x) => Math.fround(x));
+    const rms = Math.sqrt(f.reduce((s, x) => s + x * x, 0) / f.length);
+    expect(head.small_share).toBe(f.filter((x) => Math.abs(x) < 0.1 * rms).length / 64);
+    expect(eff.detail.b.pruning_over).toBe(eff.detail.b.params);
+  });
+});

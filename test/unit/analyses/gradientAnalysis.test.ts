@@ -146,6 +146,7 @@ describe('#4 Adam path', () => {
     expect(r.reasons.norm).toMatch(/^step 0: the optimizer has not taken a step/);
     expect(r.reasons.flow_health).toBe(r.reasons.norm);
     expect(r.detail.adam!.bias_correction).toBeNull();
+    expect(r.detail.adam!.note).toBe(r.reasons.norm);
     expect(gradientAnalysis.format(r)[0]).toMatch(/^gradient_analysis: flow_health=null, norm=null, ratio=null \(step 0: /);
     const b1 = adamRun([2e-3, 1e-3, 1e-3]);
     (b1.inputs[1].metadata.optimizer as { param_groups: { betas: number[] }[] }).param_groups[0].betas = [1, 0.999];

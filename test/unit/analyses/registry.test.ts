@@ -40,7 +40,7 @@ describe('registry', () => {
     expect(getAnalysis('learning_progress')?.needs).toEqual({ unitNorms: true, dequant: true });
     expect(getAnalysis('convergence_analysis')?.needs).toEqual({ trajectory: true, dequant: true });
     expect(getAnalysis('gradient_analysis')?.needs).toEqual({ dequant: true });
-    expect(getAnalysis('change_summary')?.needs).toEqual({ lowRank: true });
+    expect(getAnalysis('change_summary')?.needs).toEqual({ lowRank: true, dequant: true });
     expect(getAnalysis('param_efficiency_analysis')?.needs).toEqual({ unitNorms: true, histograms: true, spectral: true });
     expect(getAnalysis('quantization_analysis')?.needs).toEqual({ dequant: true });
   });
