@@ -44,7 +44,7 @@ export type { ModelStructure, Layer, LayerKind, Component, DepthOrder, Attention
 export { modelCost, computeTypeOf, type ModelCost, type LayerCost, type CostOptions, type CostTime } from './cost/modelCost.js';
 export { compareCosts, type CostComparison, type RegimeCondition } from './cost/compareCosts.js';
 export { HARDWARE_PROFILES, hardwareProfile, COMPUTE_TYPES, type HardwareProfile, type ComputeType } from './cost/hardwareProfiles.js';
-export { inputShapeProblem, parseInputShape } from './cost/inputShape.js';
+export { inputShapeProblem, parseInputShape, MAX_INPUT_DIM, MAX_INPUT_ELEMENTS } from './cost/inputShape.js';
 export { findQuantEncoding, searchQuantEncoding, affineOf, affineMap, channelAxis, isIntegerCoded, type QuantEncoding, type QuantModel, type QuantEncodingSearch } from './quant/quantEncoding.js';
 export { DEFAULT_CONFIG, HARDWARE_PROFILE_NAMES, type Config, type Thresholds, type OutputConfig, type OutputFormat, type SortKey, type HardwareProfileName } from './config/Config.js';
 export { loadConfig, overridesFromEnv, validateOverrides, findConfigFile, type ConfigSources, type ConfigOverrides, type LoadedConfig } from './config/loadConfig.js';
