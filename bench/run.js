@@ -320,7 +320,7 @@ function report(results, ctx) {
   const spectral = results.flatMap((r) => (r.spectral ? [r.spectral] : []));
   results = results.filter((r) => !r.spectralOnly);
   lines.push(
-    `diffai benchmark: ${os.cpus()[0]?.model ?? 'CPU'}, ${N} threads, SIMD ${results[0]?.simd ?? '?'}, Node ${process.version}; ` +
+    `diffai benchmark: ${os.cpus()[0]?.model ?? 'CPU'}, ${N} threads, SIMD ${results[0]?.simd ?? ctx.simd}, Node ${process.version}; ` +
       `page cache warm, best of ${RUNS} (peers ${PEER_RUNS}); GB/s = 1e9 bytes of A + B per second`,
   );
   const scaling = results.map((r) => r[`calib${N}`] / r.calib1).filter(Number.isFinite);
@@ -432,7 +432,7 @@ async function main() {
   }
   log(`temp folder ${dir}; ${native.threadCount()} kernel threads, SIMD ${native.simdLevel()}`);
 
-  const ctx = { notes: [], peers: {}, orig: {}, retries: 0 };
+  const ctx = { notes: [], peers: {}, orig: {}, retries: 0, simd: native.simdLevel() };
   if (env.DIFFAI_BENCH_PEERS === '0') ctx.notes.push('numpy/torch: skipped (DIFFAI_BENCH_PEERS=0)');
   else {
     for (const peer of ['numpy', 'torch']) {
