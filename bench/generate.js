@@ -78,8 +78,8 @@ export function manySmallTensors(count, size) {
 const SIZE = { F32: 4, F16: 2, BF16: 2 };
 const CHUNK = 1 << 20; // elements per write
 
-/** mulberry32, for the normal table. */
-function mulberry32(seed) {
+/** mulberry32: a seeded uniform generator in [0, 1) (the same stream as lib/linalg/seededRandom.ts). */
+export function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

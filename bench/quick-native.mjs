@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 as rng } from './generate.js';
 
 const here = fileURLToPath(import.meta.url);
 const root = path.resolve(path.dirname(here), '..');
@@ -24,16 +25,6 @@ const BYTES = MB * 2 ** 20;
 const RUNS = Number(process.env.DIFFAI_BENCH_RUNS ?? 5);
 const CODES = { F32: 1, F16: 2, BF16: 3 };
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Tensor bytes of a dtype: values around 0 with std ~0.05, B = A plus a small update everywhere. */
 function makeData(dtype, seed) {

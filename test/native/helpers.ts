@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { NativeMappedFile, RawTensorRef } from '../../lib/native/AddonTypes.js';
 import { PAIR_WIDTH, STATS_WIDTH, StatsSlot } from '../../lib/native/AddonTypes.js';
 import { DTYPES, type DType } from '../../lib/formats/dtype.js';
+import { SeededRandom } from '../../lib/linalg/seededRandom.js';
 
 export { PAIR_WIDTH, STATS_WIDTH };
 
@@ -42,14 +43,8 @@ export function writeTemp(dir: string, name: string, bytes: Uint8Array | ArrayBu
 
 /** mulberry32: a small seeded generator, uniform in [0, 1). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.uniform();
 }
 
 /** Standard normal samples from a uniform generator (Box-Muller). */

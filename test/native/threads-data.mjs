@@ -1,14 +1,11 @@
 // Deterministic jobs shared by threads.test.ts and threads-child.mjs (plain JS so the child needs
 // no TypeScript loader): several multi-chunk tensors and a batch of small ones.
+// The library's generator, compiled into dist/ by the test run's global setup.
+import { SeededRandom } from '../../dist/linalg/seededRandom.js';
+
 function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.uniform();
 }
 
 function bytesOf(a) {

@@ -5,6 +5,7 @@
  * feeds an analysis are consistent with each other, as the diff engine's would be.
  */
 import { symmetricEigenvalues } from '../../../lib/linalg/symmetricEigenvalues.js';
+import { SeededRandom } from '../../../lib/linalg/seededRandom.js';
 import { DEFAULT_CONFIG, type Config, type Thresholds } from '../../../lib/config/Config.js';
 import type { AbsHistogram, DiffRun, DiffSummary, InputInfo, ModelDiff, PairDiff, SpectralNorm, TensorDiff, TensorStats, TensorStatus, TrajectoryStep } from '../../../lib/diff/ModelDiff.js';
 import { byteLengthOf, DTYPES, type DType } from '../../../lib/formats/dtype.js';
@@ -49,14 +50,8 @@ export interface BuildOptions {
 
 /** A seeded generator (mulberry32) with standard normal draws. */
 export function rng(seed: number): { uniform(): number; normal(): number } {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  const uniform = () => r.uniform();
   const normal = () => {
     const u = Math.max(uniform(), 1e-300);
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
