@@ -19,9 +19,6 @@ namespace diffai {
 namespace {
 
 constexpr size_t kPiece = 1024;
-constexpr uint64_t kMinRunBytes = 64 << 10;
-constexpr uint64_t kMaxPartials = 16;
-constexpr uint64_t kPartialBudget = 64 << 20;
 
 // Adds the squares of elements [start, start + count) of t to acc[row], where the first element is
 // at column `col` of row `row` (rows of `inner` elements, row index wrapping at n).
@@ -70,23 +67,14 @@ Status RunAxisNorms(const std::vector<AxisNormJob>& jobs, double* out, ExecConte
     if (Info(job.t.dtype).block_elems > 1) slice_bytes = job.t.bytes / job.outer;
     const uint64_t total = job.t.bytes;
     if (job.outer == 1 || slice_bytes >= kMinRunBytes) {
-      uint64_t parts = (total + kChunkBytes - 1) / kChunkBytes;
-      const uint64_t by_run = slice_bytes / (kMinRunBytes / 4);
-      if (job.outer > 1 && parts > by_run) parts = by_run;
-      if (parts > job.n) parts = job.n;
-      if (parts == 0) parts = 1;
+      const uint64_t parts = OutputSplitParts(total, slice_bytes, job.n, job.outer > 1);
       for (uint64_t p = 0; p < parts; ++p) {
         const uint64_t lo = job.n * p / parts, hi = job.n * (p + 1) / parts;
         tasks.push_back(
             Task{static_cast<uint32_t>(j), true, lo, hi, nullptr, total / job.n * (hi - lo)});
       }
     } else {
-      uint64_t parts = (total + kChunkBytes - 1) / kChunkBytes;
-      if (parts > kMaxPartials) parts = kMaxPartials;
-      const uint64_t budget = kPartialBudget / (8 * job.n);
-      if (parts > budget) parts = budget;
-      if (parts > job.outer) parts = job.outer;
-      if (parts == 0) parts = 1;
+      const uint64_t parts = PartialSplitParts(total, job.n, job.outer);
       for (uint64_t p = 0; p < parts; ++p) {
         const uint64_t lo = job.outer * p / parts, hi = job.outer * (p + 1) / parts;
         tasks.push_back(

@@ -17,9 +17,6 @@ namespace diffai {
 namespace {
 
 constexpr size_t kPiece = 1024;
-constexpr uint64_t kMinRunBytes = 64 << 10;
-constexpr uint64_t kMaxPartials = 16;
-constexpr uint64_t kPartialBudget = 64 << 20;
 
 // Elements [start, start + m) of M into x (m <= kPiece).
 void LoadM(const MatmulJob& job, uint64_t start, size_t m, double* x, double* tmp) {
@@ -114,22 +111,13 @@ Status RunMatmul(const MatmulJob& job, double* out, ExecContext& ctx) {
       tasks.push_back(Task{r, hi, false, nullptr, row_bytes * (hi - r)});
     }
   } else if (row_bytes >= kMinRunBytes) {
-    uint64_t parts = (total + kChunkBytes - 1) / kChunkBytes;
-    const uint64_t by_run = row_bytes / (kMinRunBytes / 4);
-    if (parts > by_run) parts = by_run;
-    if (parts > job.cols) parts = job.cols;
-    if (parts == 0) parts = 1;
+    const uint64_t parts = OutputSplitParts(total, row_bytes, job.cols, true);
     for (uint64_t p = 0; p < parts; ++p) {
       const uint64_t lo = job.cols * p / parts, hi = job.cols * (p + 1) / parts;
       tasks.push_back(Task{lo, hi, true, nullptr, total / job.cols * (hi - lo)});
     }
   } else {
-    uint64_t parts = (total + kChunkBytes - 1) / kChunkBytes;
-    if (parts > kMaxPartials) parts = kMaxPartials;
-    const uint64_t budget = kPartialBudget / (8 * out_len);
-    if (parts > budget) parts = budget;
-    if (parts > job.rows) parts = job.rows;
-    if (parts == 0) parts = 1;
+    const uint64_t parts = PartialSplitParts(total, out_len, job.rows);
     partials.assign(parts > 1 ? parts * out_len : 0, 0.0);
     for (uint64_t p = 0; p < parts; ++p) {
       const uint64_t lo = job.rows * p / parts, hi = job.rows * (p + 1) / parts;
