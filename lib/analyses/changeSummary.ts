@@ -104,10 +104,10 @@ export const changeSummary: Analysis<ChangeSummaryResult> = {
     const precision = precisionChange(d);
     // Tensors converted to integer codes are outside S; those whose dequantized values are within the
     // conversion's bound are a precision change all the same (the int8 copy of a model).
-    const codedCast = new Set(precision.integerCoded);
-    for (const c of precision.checks) {
-      if (!codedCast.has(c.tensor) || c.consistent !== true) continue;
-      const t = d.tensors.find((x) => x.name === c.tensor)!;
+    const codedNames = new Set(precision.integerCoded);
+    const codedCast = new Set(precision.checks.filter((c) => c.consistent === true && codedNames.has(c.tensor)).map((c) => c.tensor));
+    for (const t of d.tensors) {
+      if (!codedCast.has(t.name)) continue;
       const e = (counts.precision_change ??= { tensors: 0, params: 0 });
       e.tensors++;
       e.params += t.stats.b?.count ?? 0;

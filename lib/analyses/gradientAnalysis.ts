@@ -307,10 +307,11 @@ export const gradientAnalysis: Analysis<GradientResult> = {
       } else if (!structure.depth_order) {
         reasons.flow_health = reasons.ratio = structure.depth_order_reason ?? 'depth order unknown';
       } else {
-        const names = new Set(run.inputs[adam.input].entries.map((e) => e.name));
+        const entries = new Map(run.inputs[adam.input].entries.map((e) => [e.name, e]));
+        const names = new Set(entries.keys());
         for (const name of structure.depth_order.layers) {
           const s = adam.moments.get(name);
-          const e = run.inputs[adam.input].entries.find((x) => x.name === name);
+          const e = entries.get(name);
           if (!s || !e || tensorRole(name, e.shape, names) !== 'weight_matrix') continue;
           const norm = Number.isFinite(s.l2) ? s.l2 / c : 0;
           layers.push({ tensor: name, depth: layers.length, value: s.finite > 0 ? norm / Math.sqrt(s.finite) : null, norm, non_finite: s.nan + s.inf });
